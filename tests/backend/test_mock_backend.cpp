@@ -1,0 +1,743 @@
+// Tests of kplug::backend::mock_backend against an independent double-precision
+// re-implementation of its documented model (plain loops, written from the
+// formula in mock.hpp's header comment, not from its code), plus
+// finite-difference checks of backward and every bad input.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kplug/backend/mock.hpp"
+
+namespace {
+
+using kplug::index_t;
+using kplug::matrix;
+using kplug::matrix_view;
+using kplug::backend::mock_backend;
+using kplug::backend::mock_call_kind;
+using kplug::backend::mock_config;
+
+// ------------------------------------------------------------------ reference
+
+// SplitMix64's finaliser, written out again from its published definition.
+std::uint64_t ref_mix(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+double ref_u(std::uint64_t seed, std::uint64_t table, std::uint64_t row, std::uint64_t col) {
+  std::uint64_t h = ref_mix(ref_mix(ref_mix(ref_mix(seed) ^ table) ^ row) ^ col);
+  return static_cast<double>(h >> 40) / 8388608.0 - 1.0;
+}
+
+// The documented model in double precision.
+struct reference_model {
+  index_t hidden, output;
+  std::uint64_t seed;
+
+  double pos(index_t p, index_t k) const { return ref_u(seed, 1, std::uint64_t(p), std::uint64_t(k)); }
+  double seg(index_t g, index_t k) const { return ref_u(seed, 2, std::uint64_t(g), std::uint64_t(k)); }
+  double a(index_t j, index_t k) const {
+    return ref_u(seed, 3, std::uint64_t(j), std::uint64_t(k)) / std::sqrt(double(hidden));
+  }
+  double b(index_t j) const { return ref_u(seed, 4, 0, std::uint64_t(j)) / 2.0; }
+  double w(index_t o, index_t k) const {
+    return ref_u(seed, 5, std::uint64_t(o), std::uint64_t(k)) / std::sqrt(double(hidden));
+  }
+};
+
+// A packed batch owned by the test.
+struct batch {
+  index_t hidden = 0;
+  std::vector<float> x;  // tokens x hidden
+  std::vector<std::int32_t> offsets{0};
+  std::vector<std::int32_t> position_ids, segment_ids;
+  std::vector<std::uint8_t> mask;
+
+  index_t tokens() const { return index_t(position_ids.size()); }
+  kplug::encoder_input input() const {
+    return {matrix_view<const float>(x.data(), tokens(), hidden), offsets, position_ids, segment_ids, mask};
+  }
+  float& at(index_t i, index_t k) { return x[std::size_t(i * hidden + k)]; }
+};
+
+// y (positions.size() x output) of the reference model for inputs `x` (double).
+std::vector<double> reference_forward(const reference_model& m, const batch& in, const std::vector<double>& x,
+                                      const std::vector<std::int32_t>& positions) {
+  const index_t n = in.tokens(), d = m.hidden;
+  std::vector<double> h(std::size_t(n * d));
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < d; ++j) {
+      double pre = m.b(j);
+      for (index_t k = 0; k < d; ++k) {
+        const double z = x[std::size_t(i * d + k)] + m.pos(in.position_ids[std::size_t(i)], k) +
+                         m.seg(in.segment_ids[std::size_t(i)], k);
+        pre += m.a(j, k) * z;
+      }
+      h[std::size_t(i * d + j)] = std::tanh(pre);
+    }
+  std::vector<double> y;
+  for (std::int32_t p : positions) {
+    std::size_t s = 0;
+    while (!(in.offsets[s] <= p && p < in.offsets[s + 1])) ++s;
+    std::vector<double> c(std::size_t(d), 0.0);
+    int count = 0;
+    for (std::int32_t j = in.offsets[s]; j < in.offsets[s + 1]; ++j)
+      if (in.mask[std::size_t(j)]) {
+        ++count;
+        for (index_t k = 0; k < d; ++k) c[std::size_t(k)] += h[std::size_t(j * d + k)];
+      }
+    for (index_t o = 0; o < m.output; ++o) {
+      double acc = 0;
+      for (index_t k = 0; k < d; ++k)
+        acc += m.w(o, k) * (h[std::size_t(p * d + k)] + (count ? c[std::size_t(k)] / count : 0.0));
+      y.push_back(acc);
+    }
+  }
+  return y;
+}
+
+std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+constexpr index_t kVocab = 50, kHidden = 8, kOutput = 5, kMaxPos = 16;
+constexpr std::uint64_t kSeed = 42;
+
+mock_backend make_mock(std::uint64_t seed = kSeed) {
+  return mock_backend(kVocab, kHidden, kOutput, kMaxPos, seed);
+}
+
+// Three sequences (4, 0 and 5 tokens) with shifted positions, both segments,
+// and masked-out tokens; rows are word embeddings of the ids below.
+batch make_batch(const mock_backend& m) {
+  batch b;
+  b.hidden = m.hidden_size();
+  const std::vector<kplug::token_id> ids = {1, 7, 7, 2, 3, 49, 0, 11, 2};
+  b.offsets = {0, 4, 4, 9};
+  b.position_ids = {0, 1, 2, 3, 2, 3, 4, 5, 15};
+  b.segment_ids = {0, 0, 1, 1, 0, 0, 0, 1, 1};
+  b.mask = {1, 1, 1, 0, 1, 0, 1, 1, 1};
+  b.x.resize(ids.size() * std::size_t(b.hidden));
+  m.embed_tokens(ids, matrix_view<float>(b.x.data(), index_t(ids.size()), b.hidden));
+  return b;
+}
+
+std::vector<float> run_forward(mock_backend& m, const batch& b, const std::vector<std::int32_t>& positions) {
+  std::vector<float> out(positions.size() * std::size_t(m.output_size()), -777.0f);
+  m.forward(b.input(), positions, matrix_view<float>(out.data(), index_t(positions.size()), m.output_size()));
+  return out;
+}
+
+std::vector<float> run_backward(mock_backend& m, const batch& b, const std::vector<std::int32_t>& positions,
+                                const std::vector<float>& grad_out) {
+  std::vector<float> grad_in(b.x.size(), -777.0f);
+  m.backward(b.input(), positions,
+             matrix_view<const float>(grad_out.data(), index_t(positions.size()), m.output_size()),
+             matrix_view<float>(grad_in.data(), b.tokens(), m.hidden_size()));
+  return grad_in;
+}
+
+// A fixed, sign-varied upstream gradient.
+std::vector<float> make_grad_out(std::size_t rows, index_t cols) {
+  std::vector<float> g(rows * std::size_t(cols));
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] = float(ref_u(7, 9, i, 0));
+  return g;
+}
+
+// ------------------------------------------------------------ hash, config
+
+TEST(MockBackend, ReferenceHashIsSplitMix64) {
+  // Published first output of SplitMix64 seeded with 0 (Vigna's reference code).
+  EXPECT_EQ(ref_mix(0), 0xe220a8397b1dcdafULL);
+}
+
+TEST(MockBackend, UniformMatchesValuesFromAnIndependentPythonImplementation) {
+  using kplug::backend::mock_table;
+  using kplug::backend::mock_uniform;
+  // Computed with Python integers from the formula in mock.hpp.
+  EXPECT_EQ(mock_uniform(0, mock_table::word, 0, 0), -6213516.0f / 8388608.0f);
+  EXPECT_EQ(mock_uniform(42, mock_table::word, 7, 3), 752721.0f / 8388608.0f);
+  EXPECT_EQ(mock_uniform(42, mock_table::output_weight, 2, 15), -4655167.0f / 8388608.0f);
+  EXPECT_EQ(mock_uniform(~std::uint64_t{0}, mock_table::position, 511, 767), 6679681.0f / 8388608.0f);
+  EXPECT_EQ(mock_uniform(123456789, mock_table::hidden_weight, 1, 0), -2197523.0f / 8388608.0f);
+  static_assert(mock_uniform(0, mock_table::word, 0, 0) == -6213516.0f / 8388608.0f,
+                "usable at compile time");
+}
+
+TEST(MockBackend, RejectsNonPositiveConfiguration) {
+  const mock_config good{10, 4, 3, 8, 1};
+  auto expect_bad = [&](mock_config c, const char* field) {
+    try {
+      mock_backend m(c);
+      ADD_FAILURE() << field << " was accepted";
+    } catch (const kplug::error& e) {
+      EXPECT_EQ(e.where(), field);
+    }
+  };
+  mock_config c = good;
+  c.vocab_size = 0;
+  expect_bad(c, "mock_config.vocab_size");
+  c = good;
+  c.hidden_size = -1;
+  expect_bad(c, "mock_config.hidden_size");
+  c = good;
+  c.output_size = 0;
+  expect_bad(c, "mock_config.output_size");
+  c = good;
+  c.max_positions = 0;
+  expect_bad(c, "mock_config.max_positions");
+  c = good;
+  c.segment_types = 0;
+  expect_bad(c, "mock_config.segment_types");
+  EXPECT_NO_THROW(mock_backend{good});
+}
+
+TEST(MockBackend, ReportsItsConfiguration) {
+  const mock_backend m(mock_config{10, 4, 3, 8, 99, 3, 5});
+  EXPECT_EQ(m.vocab_size(), 10);
+  EXPECT_EQ(m.hidden_size(), 4);
+  EXPECT_EQ(m.output_size(), 3);
+  EXPECT_EQ(m.max_positions(), 8);
+  EXPECT_EQ(m.seed(), 99u);
+  EXPECT_EQ(m.segment_types(), 3);
+  EXPECT_EQ(m.config().max_logged_calls, 5u);
+}
+
+// --------------------------------------------------------------- embedding
+
+TEST(MockBackend, EmbedRowsFollowTheDocumentedHash) {
+  const mock_backend m = make_mock();
+  const std::vector<kplug::token_id> ids = {0, 5, kVocab - 1, 5};
+  matrix<float> out(4, kHidden);
+  m.embed_tokens(ids, out);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    for (index_t k = 0; k < kHidden; ++k) {
+      EXPECT_EQ(double(out(index_t(i), k)), ref_u(kSeed, 0, std::uint64_t(ids[i]), std::uint64_t(k)));
+      EXPECT_GE(out(index_t(i), k), -1.0f);
+      EXPECT_LT(out(index_t(i), k), 1.0f);
+    }
+  EXPECT_NE(out(0, 0), out(1, 0));
+}
+
+TEST(MockBackend, EmbedWritesThroughStridedViews) {
+  const mock_backend m = make_mock();
+  const std::vector<kplug::token_id> ids = {3, 4};
+  std::vector<float> buf(2 * (kHidden + 3), -5.0f);
+  m.embed_tokens(ids, matrix_view<float>(buf.data(), 2, kHidden, kHidden + 3));
+  for (index_t k = 0; k < kHidden; ++k)
+    EXPECT_EQ(double(buf[std::size_t(kHidden + 3 + k)]), ref_u(kSeed, 0, 4, std::uint64_t(k)));
+  for (index_t k = kHidden; k < kHidden + 3; ++k) EXPECT_EQ(buf[std::size_t(k)], -5.0f);  // padding untouched
+}
+
+TEST(MockBackend, EmbedRejectsIdsOutsideTheVocabulary) {
+  const mock_backend m = make_mock();
+  matrix<float> out(3, kHidden, 9.0f);
+  for (kplug::token_id bad : {kplug::token_id(kVocab), kplug::token_id(-1)}) {
+    const std::vector<kplug::token_id> ids = {1, 2, bad};
+    try {
+      m.embed_tokens(ids, out);
+      ADD_FAILURE() << "id " << bad << " accepted";
+    } catch (const kplug::error& e) {
+      EXPECT_EQ(e.where(), "ids[2]");
+      EXPECT_NE(e.why().find(std::to_string(bad)), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(out(0, 0), 9.0f) << "nothing is written before the ids are checked";
+  EXPECT_EQ(m.calls().embed_tokens, 0u) << "failed calls are not recorded";
+}
+
+TEST(MockBackend, EmbedRejectsAWrongOutputShape) {
+  const mock_backend m = make_mock();
+  const std::vector<kplug::token_id> ids = {1, 2};
+  matrix<float> rows(3, kHidden), cols(2, kHidden + 1);
+  EXPECT_THROW(m.embed_tokens(ids, rows), kplug::error);
+  try {
+    m.embed_tokens(ids, cols);
+    ADD_FAILURE();
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), "out");
+  }
+}
+
+// ------------------------------------------------------------------ forward
+
+TEST(MockBackend, ForwardMatchesTheReferenceModel) {
+  mock_backend m = make_mock();
+  const batch b = make_batch(m);
+  // Out of order and repeated, over all three (one empty) sequences.
+  const std::vector<std::int32_t> positions = {8, 0, 3, 4, 4, 6};
+  const std::vector<float> y = run_forward(m, b, positions);
+  const std::vector<double> want =
+      reference_forward(reference_model{kHidden, kOutput, kSeed}, b, as_double(b.x), positions);
+  ASSERT_EQ(y.size(), want.size());
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5) << "element " << i;
+  // Not a degenerate model: outputs vary and are not tiny.
+  double norm = 0;
+  for (double v : want) norm += v * v;
+  EXPECT_GT(std::sqrt(norm / double(want.size())), 0.05);
+}
+
+TEST(MockBackend, ForwardMatchesTheReferenceWithManySegmentTypesAndLargerSizes) {
+  mock_backend m(mock_config{300, 24, 7, 40, 5, 4});
+  batch b;
+  b.hidden = 24;
+  const std::vector<kplug::token_id> ids = {299, 1, 2, 3, 150, 151, 152};
+  b.offsets = {0, 3, 7};
+  b.position_ids = {39, 0, 1, 10, 11, 11, 12};
+  b.segment_ids = {3, 2, 1, 0, 1, 2, 3};
+  b.mask = {1, 1, 1, 1, 1, 1, 1};
+  b.x.resize(ids.size() * 24);
+  m.embed_tokens(ids, matrix_view<float>(b.x.data(), 7, 24));
+  const std::vector<std::int32_t> positions = {0, 1, 2, 3, 4, 5, 6};
+  const std::vector<float> y = run_forward(m, b, positions);
+  const auto want = reference_forward(reference_model{24, 7, 5}, b, as_double(b.x), positions);
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5) << "element " << i;
+}
+
+TEST(MockBackend, SameSeedGivesIdenticalOutputsAndOtherSeedsDiffer) {
+  mock_backend a = make_mock(), b = make_mock(), c = make_mock(kSeed + 1);
+  const batch in = make_batch(a);
+  const std::vector<std::int32_t> positions = {0, 4, 8};
+  EXPECT_EQ(run_forward(a, in, positions), run_forward(b, in, positions));  // bitwise
+  const std::vector<float> ya = run_forward(a, in, positions), yc = run_forward(c, in, positions);
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < ya.size(); ++i) differing += ya[i] != yc[i];
+  EXPECT_EQ(differing, ya.size());
+  matrix<float> ea(1, kHidden), ec(1, kHidden);
+  const std::vector<kplug::token_id> id = {3};
+  a.embed_tokens(id, ea);
+  c.embed_tokens(id, ec);
+  EXPECT_NE(ea(0, 0), ec(0, 0));
+}
+
+TEST(MockBackend, ContextStaysInsideItsOwnSequence) {
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  const std::vector<std::int32_t> first = {0, 1, 2, 3}, third = {4, 5, 6, 7, 8};
+  const std::vector<float> y1 = run_forward(m, b, first), y3 = run_forward(m, b, third);
+  b.at(6, 0) += 0.5f;  // a token of the third sequence
+  EXPECT_EQ(run_forward(m, b, first), y1) << "sequence 1 must not see sequence 3";
+  const std::vector<float> y3_changed = run_forward(m, b, third);
+  // Every row of sequence 3 changes: token 6 directly, the others through the context.
+  for (std::size_t r = 0; r < third.size(); ++r)
+    EXPECT_NE(y3_changed[r * kOutput], y3[r * kOutput]) << "row " << third[r];
+}
+
+TEST(MockBackend, MovingASequenceBoundaryChangesOutputs) {
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  const std::vector<std::int32_t> positions = {0, 3};
+  const std::vector<float> y = run_forward(m, b, positions);
+  b.offsets = {0, 5, 5, 9};  // an off-by-one packing bug
+  EXPECT_NE(run_forward(m, b, positions), y);
+}
+
+TEST(MockBackend, MaskingATokenChangesTheOtherTokensOutputs) {
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  const std::vector<std::int32_t> positions = {0, 1, 2, 3};
+  const std::vector<float> y = run_forward(m, b, positions);
+  b.mask[1] = 0;
+  const std::vector<float> masked = run_forward(m, b, positions);
+  for (std::size_t r = 0; r < positions.size(); ++r) EXPECT_NE(masked[r * kOutput], y[r * kOutput]);
+  // A masked-out token's own value still does not enter the context.
+  const std::vector<float> before = run_forward(m, b, {0});
+  b.at(1, 2) += 1.0f;
+  EXPECT_EQ(run_forward(m, b, {0}), before);
+}
+
+TEST(MockBackend, AFullyMaskedSequenceHasNoContext) {
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  b.mask = {0, 0, 0, 0, 1, 0, 1, 1, 1};
+  const std::vector<std::int32_t> positions = {0, 2, 5};
+  const std::vector<float> y = run_forward(m, b, positions);
+  const auto want = reference_forward(reference_model{kHidden, kOutput, kSeed}, b, as_double(b.x), positions);
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5);
+}
+
+TEST(MockBackend, PositionAndSegmentIdsChangeTheOutput) {
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  const std::vector<float> y = run_forward(m, b, {2});
+  batch shifted = b;
+  shifted.position_ids[2] = 3;  // e.g. a splice that forgot to shift, or shifted twice
+  EXPECT_NE(run_forward(m, shifted, {2}), y);
+  batch segment = b;
+  segment.segment_ids[2] = 0;
+  EXPECT_NE(run_forward(m, segment, {2}), y);
+}
+
+TEST(MockBackend, ForwardReadsStridedInputsAndWritesStridedOutputs) {
+  mock_backend m = make_mock();
+  const batch b = make_batch(m);
+  const std::vector<std::int32_t> positions = {0, 5, 8};
+  const std::vector<float> dense = run_forward(m, b, positions);
+
+  const index_t in_stride = kHidden + 2, out_stride = kOutput + 1;
+  std::vector<float> x(std::size_t(b.tokens() * in_stride), 1e6f);
+  for (index_t i = 0; i < b.tokens(); ++i)
+    for (index_t k = 0; k < kHidden; ++k)
+      x[std::size_t(i * in_stride + k)] = b.x[std::size_t(i * kHidden + k)];
+  kplug::encoder_input in = b.input();
+  in.embeddings = matrix_view<const float>(x.data(), b.tokens(), kHidden, in_stride);
+  std::vector<float> out(3 * std::size_t(out_stride), -3.0f);
+  m.forward(in, positions, matrix_view<float>(out.data(), 3, kOutput, out_stride));
+  for (index_t r = 0; r < 3; ++r) {
+    for (index_t o = 0; o < kOutput; ++o)
+      EXPECT_EQ(out[std::size_t(r * out_stride + o)], dense[std::size_t(r * kOutput + o)]);
+    EXPECT_EQ(out[std::size_t(r * out_stride + kOutput)], -3.0f);
+  }
+  // The log holds a dense copy.
+  EXPECT_EQ(m.last_input().embeddings(7, 3), b.x[7 * kHidden + 3]);
+}
+
+TEST(MockBackend, EmptyBatchAndNoRequestedPositionsWork) {
+  mock_backend m = make_mock();
+  batch empty;
+  empty.hidden = kHidden;
+  matrix<float> out(0, kOutput);
+  EXPECT_NO_THROW(m.forward(empty.input(), {}, out));
+  matrix<float> grad_in(0, kHidden), grad_out(0, kOutput);
+  EXPECT_NO_THROW(m.backward(empty.input(), {}, grad_out, grad_in));
+  // A batch with tokens but no requested positions: zero gradient.
+  const batch b = make_batch(m);
+  const std::vector<float> g = run_backward(m, b, {}, {});
+  for (float v : g) EXPECT_EQ(v, 0.0f);
+}
+
+// ----------------------------------------------------------------- backward
+
+// L = sum(grad_out .* y); its gradient wrt x is what backward returns.
+double reference_loss(const reference_model& ref, const batch& b, const std::vector<double>& x,
+                      const std::vector<std::int32_t>& positions, const std::vector<float>& grad_out) {
+  const std::vector<double> y = reference_forward(ref, b, x, positions);
+  double loss = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) loss += double(grad_out[i]) * y[i];
+  return loss;
+}
+
+double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    norm += want[i] * want[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+TEST(MockBackend, BackwardMatchesCentralDifferencesOfTheReferenceModel) {
+  mock_backend m = make_mock();
+  const batch b = make_batch(m);
+  const std::vector<std::int32_t> positions = {8, 0, 3, 4, 4, 6};  // repeats accumulate
+  const std::vector<float> grad_out = make_grad_out(positions.size(), kOutput);
+  const std::vector<float> grad = run_backward(m, b, positions, grad_out);
+
+  // Central differences in double: truncation O(eps^2) ~ 1e-12 and rounding
+  // ~ 1e-16 / eps ~ 1e-10, so `fd` is exact to ~1e-9. The remaining error is
+  // the mock's float arithmetic (~1e-7 relative per operation, a few dozen
+  // operations deep): measured 1.4e-7, hence the 1e-6 bound.
+  const reference_model ref{kHidden, kOutput, kSeed};
+  const double eps = 1e-6;
+  std::vector<double> x = as_double(b.x), fd(x.size());
+  for (std::size_t e = 0; e < x.size(); ++e) {
+    const double keep = x[e];
+    x[e] = keep + eps;
+    const double up = reference_loss(ref, b, x, positions, grad_out);
+    x[e] = keep - eps;
+    const double down = reference_loss(ref, b, x, positions, grad_out);
+    x[e] = keep;
+    fd[e] = (up - down) / (2 * eps);
+  }
+  EXPECT_LT(relative_error(grad, fd), 1e-6);
+  for (std::size_t e = 0; e < x.size(); ++e) EXPECT_NEAR(grad[e], fd[e], 1e-6) << "element " << e;
+}
+
+TEST(MockBackend, BackwardMatchesCentralDifferencesOfItsOwnForward) {
+  // The same check on the mock alone, in float: step 1e-2 balances
+  // truncation (~eps^2 = 1e-4 relative) and float rounding (~1e-7 / eps);
+  // measured 3e-5.
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  const std::vector<std::int32_t> positions = {1, 2, 5, 7, 8};
+  const std::vector<float> grad_out = make_grad_out(positions.size(), kOutput);
+  const std::vector<float> grad = run_backward(m, b, positions, grad_out);
+  auto loss = [&] {
+    const std::vector<float> y = run_forward(m, b, positions);
+    double l = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) l += double(grad_out[i]) * double(y[i]);
+    return l;
+  };
+  const float eps = 1e-2f;
+  std::vector<double> fd(b.x.size());
+  for (std::size_t e = 0; e < b.x.size(); ++e) {
+    const float keep = b.x[e];
+    b.x[e] = keep + eps;
+    const double up = loss();
+    b.x[e] = keep - eps;
+    const double down = loss();
+    b.x[e] = keep;
+    fd[e] = (up - down) / (2.0 * double(eps));
+  }
+  EXPECT_LT(relative_error(grad, fd), 2e-4);
+}
+
+TEST(MockBackend, BackwardIsZeroWhereNoGradientCanFlow) {
+  mock_backend m = make_mock();
+  const batch b = make_batch(m);
+  // Only sequence 1 is asked for: sequence 3's rows get no gradient, and
+  // neither does masked-out token 3, which is neither asked for nor in the context.
+  const std::vector<std::int32_t> positions = {0};
+  const std::vector<float> grad = run_backward(m, b, positions, make_grad_out(1, kOutput));
+  for (index_t i = 3; i < b.tokens(); ++i)
+    for (index_t k = 0; k < kHidden; ++k) EXPECT_EQ(grad[std::size_t(i * kHidden + k)], 0.0f) << i;
+  // Tokens 1 and 2 are not asked for but feed the context of token 0.
+  for (index_t i = 0; i < 3; ++i) {
+    double norm = 0;
+    for (index_t k = 0; k < kHidden; ++k) norm += std::abs(grad[std::size_t(i * kHidden + k)]);
+    EXPECT_GT(norm, 1e-4) << "token " << i;
+  }
+}
+
+TEST(MockBackend, BackwardMayOverwriteItsOwnInput) {
+  mock_backend m = make_mock();
+  batch b = make_batch(m);
+  const std::vector<std::int32_t> positions = {0, 6};
+  const std::vector<float> grad_out = make_grad_out(2, kOutput);
+  const std::vector<float> separate = run_backward(m, b, positions, grad_out);
+  const std::vector<float> original = b.x;
+  // grad_in aliases in.embeddings.
+  m.backward(b.input(), positions, matrix_view<const float>(grad_out.data(), 2, kOutput),
+             matrix_view<float>(b.x.data(), b.tokens(), kHidden));
+  EXPECT_EQ(b.x, separate);
+  EXPECT_EQ(std::vector<float>(m.last_input().embeddings.data(),
+                               m.last_input().embeddings.data() + original.size()),
+            original);
+}
+
+// ---------------------------------------------------------------- recording
+
+TEST(MockBackend, RecordsWhatItWasGiven) {
+  mock_backend m = make_mock();
+  EXPECT_THROW((void)m.last_input(), kplug::error);
+  const batch b = make_batch(m);  // one embed_tokens call
+  EXPECT_EQ(m.calls().embed_tokens, 1u);
+  EXPECT_EQ(m.last_token_ids(), (std::vector<kplug::token_id>{1, 7, 7, 2, 3, 49, 0, 11, 2}));
+
+  // An "entity row" spliced in at packed row 5.
+  batch spliced = b;
+  for (index_t k = 0; k < kHidden; ++k) spliced.at(5, k) = 0.25f * float(k);
+  const std::vector<std::int32_t> positions = {0, 4};
+  run_forward(m, spliced, positions);
+  const auto& last = m.last_input();
+  EXPECT_EQ(last.kind, mock_call_kind::forward);
+  for (index_t k = 0; k < kHidden; ++k) EXPECT_EQ(last.row(5)[std::size_t(k)], 0.25f * float(k));
+  EXPECT_EQ(last.offsets, b.offsets);
+  EXPECT_EQ(last.position_ids, b.position_ids);
+  EXPECT_EQ(last.segment_ids, b.segment_ids);
+  EXPECT_EQ(last.attention_mask, b.mask);
+  EXPECT_EQ(last.positions, positions);
+  EXPECT_EQ(last.tokens(), 9);
+
+  const std::vector<float> grad_out = make_grad_out(2, kOutput);
+  run_backward(m, spliced, positions, grad_out);
+  EXPECT_EQ(m.last_input().kind, mock_call_kind::backward);
+  EXPECT_EQ(m.last_input().grad_out(1, 2), grad_out[1 * kOutput + 2]);
+  EXPECT_EQ(m.calls().forward, 1u);
+  EXPECT_EQ(m.calls().backward, 1u);
+
+  ASSERT_EQ(m.call_log().size(), 3u);
+  EXPECT_EQ(m.call_log()[0].kind, mock_call_kind::embed_tokens);
+  EXPECT_EQ(m.call_log()[0].token_ids.size(), 9u);
+  EXPECT_EQ(m.call_log()[1].kind, mock_call_kind::forward);
+  EXPECT_EQ(m.call_log()[2].kind, mock_call_kind::backward);
+
+  // A recorded input replays to the same output.
+  const auto replay = m.call_log()[1];
+  std::vector<float> out(2 * kOutput);
+  m.forward(replay.input(), replay.positions, matrix_view<float>(out.data(), 2, kOutput));
+  EXPECT_EQ(out, run_forward(m, spliced, positions));
+
+  m.clear_log();
+  EXPECT_EQ(m.calls().forward, 0u);
+  EXPECT_TRUE(m.call_log().empty());
+  EXPECT_TRUE(m.last_token_ids().empty());
+  EXPECT_THROW((void)m.last_input(), kplug::error);
+}
+
+TEST(MockBackend, CallLogKeepsTheMostRecentCalls) {
+  mock_config c{kVocab, kHidden, kOutput, kMaxPos, kSeed};
+  c.max_logged_calls = 2;
+  mock_backend m(c);
+  matrix<float> out(1, kHidden);
+  for (kplug::token_id id = 0; id < 5; ++id) m.embed_tokens(std::vector<kplug::token_id>{id}, out);
+  ASSERT_EQ(m.call_log().size(), 2u);
+  EXPECT_EQ(m.call_log()[0].token_ids[0], 3);
+  EXPECT_EQ(m.call_log()[1].token_ids[0], 4);
+  EXPECT_EQ(m.calls().embed_tokens, 5u);
+
+  c.max_logged_calls = 0;
+  mock_backend quiet(c);
+  const batch b = make_batch(quiet);
+  run_forward(quiet, b, {0});
+  EXPECT_TRUE(quiet.call_log().empty());
+  EXPECT_EQ(quiet.last_input().positions, std::vector<std::int32_t>{0}) << "last_input is kept regardless";
+}
+
+// ---------------------------------------------------------------- bad input
+
+// Runs forward and backward on `b` and expects both to throw naming `where`,
+// without writing to their outputs or recording anything.
+void expect_rejected(const batch& b, const std::vector<std::int32_t>& positions, const std::string& where) {
+  mock_backend m = make_mock();
+  m.clear_log();
+  std::vector<float> out(positions.size() * kOutput, -9.0f);
+  try {
+    m.forward(b.input(), positions, matrix_view<float>(out.data(), index_t(positions.size()), kOutput));
+    ADD_FAILURE() << "forward accepted a bad input (" << where << ")";
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), where) << e.what();
+    EXPECT_EQ(e.what_failed(), "mock_backend::forward");
+  }
+  const std::vector<float> grad_out(positions.size() * kOutput, 1.0f);
+  std::vector<float> grad_in(std::size_t(b.tokens() * kHidden), -9.0f);
+  try {
+    m.backward(b.input(), positions,
+               matrix_view<const float>(grad_out.data(), index_t(positions.size()), kOutput),
+               matrix_view<float>(grad_in.data(), b.tokens(), kHidden));
+    ADD_FAILURE() << "backward accepted a bad input (" << where << ")";
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), where) << e.what();
+    EXPECT_EQ(e.what_failed(), "mock_backend::backward");
+  }
+  for (float v : out) EXPECT_EQ(v, -9.0f);
+  for (float v : grad_in) EXPECT_EQ(v, -9.0f);
+  EXPECT_EQ(m.calls().forward + m.calls().backward, 0u);
+  EXPECT_TRUE(m.call_log().empty());
+}
+
+class MockBackendBadInput : public ::testing::Test {
+ protected:
+  void SetUp() override { good = make_batch(make_mock()); }
+  batch good;
+};
+
+TEST_F(MockBackendBadInput, WrongEmbeddingWidth) {
+  batch b = good;
+  b.hidden = kHidden - 1;
+  b.x.resize(std::size_t(b.tokens() * b.hidden));
+  expect_rejected(b, {0}, "encoder_input.embeddings");
+}
+
+TEST_F(MockBackendBadInput, OffsetsNotStartingAtZero) {
+  batch b = good;
+  b.offsets = {1, 4, 9};
+  expect_rejected(b, {0}, "offsets");
+}
+
+TEST_F(MockBackendBadInput, EmptyOffsets) {
+  batch b = good;
+  b.offsets.clear();
+  expect_rejected(b, {0}, "offsets");
+}
+
+TEST_F(MockBackendBadInput, DecreasingOffsets) {
+  batch b = good;
+  b.offsets = {0, 5, 4, 9};
+  expect_rejected(b, {0}, "offsets[2]");
+}
+
+TEST_F(MockBackendBadInput, OffsetsNotCoveringTheRows) {
+  batch b = good;
+  b.offsets = {0, 4, 8};
+  expect_rejected(b, {0}, "offsets");
+  b.offsets = {0, 4, 10};
+  expect_rejected(b, {0}, "offsets");
+}
+
+TEST_F(MockBackendBadInput, PerTokenArraysOfTheWrongLength) {
+  batch b = good;
+  b.segment_ids.pop_back();
+  expect_rejected(b, {0}, "encoder_input.segment_ids");
+  b = good;
+  b.mask.push_back(1);
+  expect_rejected(b, {0}, "encoder_input.attention_mask");
+  // position_ids is what `tokens()` of the test batch counts, so shorten x instead.
+  b = good;
+  b.x.resize(b.x.size() - std::size_t(kHidden));
+  b.offsets.back() -= 1;
+  b.segment_ids.pop_back();
+  b.mask.pop_back();
+  kplug::encoder_input in = b.input();
+  in.embeddings = matrix_view<const float>(b.x.data(), b.tokens() - 1, kHidden);
+  mock_backend m = make_mock();
+  std::vector<float> out(kOutput);
+  try {
+    m.forward(in, std::vector<std::int32_t>{0}, matrix_view<float>(out.data(), 1, kOutput));
+    ADD_FAILURE();
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), "encoder_input.position_ids");
+  }
+}
+
+TEST_F(MockBackendBadInput, PositionIdOutsideTheModel) {
+  batch b = good;
+  b.position_ids[6] = kMaxPos;
+  expect_rejected(b, {0}, "encoder_input.position_ids[6]");
+  b.position_ids[6] = -1;
+  expect_rejected(b, {0}, "encoder_input.position_ids[6]");
+}
+
+TEST_F(MockBackendBadInput, SegmentIdOutsideTheModel) {
+  batch b = good;
+  b.segment_ids[2] = 2;
+  expect_rejected(b, {0}, "encoder_input.segment_ids[2]");
+  b.segment_ids[2] = -1;
+  expect_rejected(b, {0}, "encoder_input.segment_ids[2]");
+}
+
+TEST_F(MockBackendBadInput, MaskValueOtherThanZeroOrOne) {
+  batch b = good;
+  b.mask[4] = 255;
+  expect_rejected(b, {0}, "encoder_input.attention_mask[4]");
+}
+
+TEST_F(MockBackendBadInput, RequestedPositionOutsideTheBatch) {
+  expect_rejected(good, {0, 9}, "positions[1]");
+  expect_rejected(good, {-1}, "positions[0]");
+}
+
+TEST_F(MockBackendBadInput, WrongOutputShapes) {
+  mock_backend m = make_mock();
+  const std::vector<std::int32_t> positions = {0, 1};
+  matrix<float> too_few(1, kOutput), too_narrow(2, kOutput - 1);
+  EXPECT_THROW(m.forward(good.input(), positions, too_few), kplug::error);
+  try {
+    m.forward(good.input(), positions, too_narrow);
+    ADD_FAILURE();
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), "out");
+  }
+  matrix<float> grad_out(2, kOutput), bad_grad_out(3, kOutput);
+  matrix<float> grad_in(good.tokens(), kHidden), bad_grad_in(good.tokens() - 1, kHidden);
+  try {
+    m.backward(good.input(), positions, bad_grad_out, grad_in);
+    ADD_FAILURE();
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), "grad_out");
+  }
+  try {
+    m.backward(good.input(), positions, grad_out, bad_grad_in);
+    ADD_FAILURE();
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), "grad_in");
+  }
+  EXPECT_EQ(m.calls().forward + m.calls().backward, 0u);
+}
+
+}  // namespace
