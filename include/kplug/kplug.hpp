@@ -4,12 +4,31 @@
 
 #include "kplug/version.hpp"
 
+#include "kplug/core/eigen.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
-#include "kplug/core/eigen.hpp"
 #include "kplug/core/types.hpp"
 
 #include "kplug/io/mapped_file.hpp"
+#include "kplug/io/npy.hpp"
 #include "kplug/io/text_lines.hpp"
 
+#include "kplug/kb/embedding_table.hpp"
+#include "kplug/kb/entity_index.hpp"
+#include "kplug/kb/knowledge_base.hpp"
+#include "kplug/kb/word2vec.hpp"
+
+#include "kplug/text/case_fold.hpp"
+#include "kplug/text/words.hpp"
+
+#include "kplug/link/alias_table.hpp"
+#include "kplug/link/linker.hpp"
+
+#include "kplug/splice/assemble.hpp"
+#include "kplug/splice/batch.hpp"
+#include "kplug/splice/format.hpp"
+#include "kplug/splice/plan.hpp"
+#include "kplug/splice/planner.hpp"
+
 #include "kplug/backend/concepts.hpp"
+#include "kplug/backend/mock.hpp"
