@@ -11,6 +11,7 @@
 
 #include "kplug/io/mapped_file.hpp"
 #include "kplug/io/npy.hpp"
+#include "kplug/io/safetensors.hpp"
 #include "kplug/io/text_lines.hpp"
 
 #include "kplug/kb/embedding_table.hpp"
@@ -32,3 +33,20 @@
 
 #include "kplug/backend/concepts.hpp"
 #include "kplug/backend/mock.hpp"
+
+#include "kplug/map/affine.hpp"
+#include "kplug/map/dropout.hpp"
+#include "kplug/map/identity.hpp"
+#include "kplug/map/init.hpp"
+#include "kplug/map/mapper.hpp"
+#include "kplug/map/mlp.hpp"
+#include "kplug/map/parameter.hpp"
+#include "kplug/optim/adam.hpp"
+
+#include "kplug/plugin/fingerprint.hpp"
+#include "kplug/plugin/knowledge_plugin.hpp"
+#include "kplug/plugin/plugin_file.hpp"
+
+#include "kplug/train/example.hpp"
+#include "kplug/train/map_tuner.hpp"
+#include "kplug/train/objective.hpp"

@@ -1,0 +1,108 @@
+// Training objectives over a frozen model's outputs at the target rows.
+//
+// objective<O>: o(outputs, targets, grad) -> double
+//   outputs: n x output_size (the backend's forward at the target rows),
+//   targets: n entries, grad: n x output_size, overwritten with
+//   d(loss)/d(outputs). The loss is the mean over the n targets, so the
+//   learning rate does not depend on how many targets a batch has.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "kplug/core/error.hpp"
+#include "kplug/core/matrix_view.hpp"
+#include "kplug/train/example.hpp"
+
+namespace kplug::train {
+
+template <class O>
+concept objective = requires(const O& o, matrix_view<const float> outputs, std::span<const target* const> targets,
+                             matrix_view<float> grad) {
+  { o(outputs, targets, grad) } -> std::convertible_to<double>;
+};
+
+namespace detail {
+inline void check_objective_shapes(matrix_view<const float> outputs, std::size_t n, matrix_view<float> grad,
+                                   const char* what) {
+  if (outputs.rows() != static_cast<index_t>(n))
+    throw error(what, "outputs", std::to_string(outputs.rows()) + " rows for " + std::to_string(n) + " targets");
+  require_shape(grad, outputs.rows(), outputs.cols(), what, "grad");
+}
+}  // namespace detail
+
+// Softmax cross-entropy with hard labels (MMLM over the vocabulary, or task
+// classes), computed in double from the max-shifted logits.
+struct cross_entropy {
+  double operator()(matrix_view<const float> logits, std::span<const target* const> targets,
+                    matrix_view<float> grad) const {
+    constexpr const char* what = "cross-entropy loss";
+    detail::check_objective_shapes(logits, targets.size(), grad, what);
+    if (targets.empty()) return 0.0;
+    const double inv_n = 1.0 / static_cast<double>(targets.size());
+    double total = 0.0;
+    for (std::size_t r = 0; r < targets.size(); ++r) {
+      const auto row = logits.row(static_cast<index_t>(r));
+      const std::int32_t label = targets[r]->label;
+      if (label < 0 || label >= logits.cols())
+        throw error(what, "targets[" + std::to_string(r) + "].label",
+                    "label " + std::to_string(label) + " is outside [0, " + std::to_string(logits.cols()) + ")");
+      const float peak = *std::max_element(row.begin(), row.end());
+      double sum = 0.0;
+      for (float v : row) sum += std::exp(static_cast<double>(v) - peak);
+      const double log_sum = std::log(sum);
+      total += log_sum - (static_cast<double>(row[static_cast<std::size_t>(label)]) - peak);
+      const auto g = grad.row(static_cast<index_t>(r));
+      for (std::size_t c = 0; c < row.size(); ++c)
+        g[c] = static_cast<float>(std::exp(static_cast<double>(row[c]) - peak - log_sum) * inv_n);
+      g[static_cast<std::size_t>(label)] -= static_cast<float>(inv_n);
+    }
+    return total * inv_n;
+  }
+};
+
+// Half the squared distance to regression targets (distillation from a
+// teacher's outputs, or recovering a known mapping in tests).
+struct squared_error {
+  double operator()(matrix_view<const float> outputs, std::span<const target* const> targets,
+                    matrix_view<float> grad) const {
+    constexpr const char* what = "squared-error loss";
+    detail::check_objective_shapes(outputs, targets.size(), grad, what);
+    if (targets.empty()) return 0.0;
+    const double inv_n = 1.0 / static_cast<double>(targets.size());
+    double total = 0.0;
+    for (std::size_t r = 0; r < targets.size(); ++r) {
+      const auto& want = targets[r]->values;
+      if (static_cast<index_t>(want.size()) != outputs.cols())
+        throw error(what, "targets[" + std::to_string(r) + "].values",
+                    "has " + std::to_string(want.size()) + " values for outputs " + std::to_string(outputs.cols()) +
+                        " wide");
+      const auto y = outputs.row(static_cast<index_t>(r));
+      const auto g = grad.row(static_cast<index_t>(r));
+      for (std::size_t c = 0; c < y.size(); ++c) {
+        const double d = static_cast<double>(y[c]) - want[c];
+        total += 0.5 * d * d;
+        g[c] = static_cast<float>(d * inv_n);
+      }
+    }
+    return total * inv_n;
+  }
+};
+
+// Fraction of targets whose arg-max output is their label (classification).
+inline double accuracy(matrix_view<const float> outputs, std::span<const target* const> targets) {
+  if (targets.empty()) return 0.0;
+  std::size_t right = 0;
+  for (std::size_t r = 0; r < targets.size(); ++r) {
+    const auto row = outputs.row(static_cast<index_t>(r));
+    const auto best = std::max_element(row.begin(), row.end()) - row.begin();
+    right += best == targets[r]->label;
+  }
+  return static_cast<double>(right) / static_cast<double>(targets.size());
+}
+
+}  // namespace kplug::train
