@@ -46,7 +46,7 @@ TEST(CrossEntropy, MatchesHandComputedValue) {
   matrix<float> grad(1, 3);
   const double loss = kplug::train::cross_entropy{}(logits.view(), pointers(t), grad.view());
   const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
-  EXPECT_NEAR(loss, std::log(z) - 3.0, 1e-9);
+  EXPECT_NEAR(loss, std::log(z) - 3.0, 1e-6);  // exponentials are taken in float
   EXPECT_NEAR(grad(0, 0), std::exp(1.0) / z, 1e-7);
   EXPECT_NEAR(grad(0, 2), std::exp(3.0) / z - 1.0, 1e-7);
 }
