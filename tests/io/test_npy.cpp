@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "kplug/io/npy.hpp"
 
 #pragma GCC diagnostic push

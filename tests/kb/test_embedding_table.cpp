@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "kplug/kb/embedding_table.hpp"
 
 namespace {

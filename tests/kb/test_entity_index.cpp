@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "kplug/kb/entity_index.hpp"
 
 // Counts global allocations while `counting` is set (replaceable operator new).

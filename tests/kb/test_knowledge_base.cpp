@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "kplug/kb/knowledge_base.hpp"
 
 namespace {

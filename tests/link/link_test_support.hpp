@@ -1,4 +1,4 @@
-// Helpers shared by the link tests: a fresh temporary directory per process
+// Helpers shared by the link tests: a temporary directory per process
 // and files written into it.
 #pragma once
 
@@ -11,16 +11,14 @@
 #include <string_view>
 
 #include "kplug/core/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace link_test {
 
+// One directory for the whole test program, removed when it exits.
 inline const std::string& temp_dir() {
-  static const std::string dir = [] {
-    std::string pattern = ::testing::TempDir() + "kplug_link_XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    return pattern;
-  }();
-  return dir;
+  static const kplug_test::temp_dir dir;
+  return dir.path();
 }
 
 inline std::string write_file(std::string_view name, std::string_view content) {

@@ -1,5 +1,5 @@
 // A fresh directory under ::testing::TempDir(), removed with its contents
-// when the test ends, plus small file helpers for the io and kb tests.
+// when the test ends, plus small file helpers; shared by the test programs.
 #pragma once
 
 #include <gtest/gtest.h>
