@@ -321,6 +321,37 @@ TEST(MapTuner, NonFiniteKnowledgeVectorNamesTheEntityAndChangesNothing) {
   EXPECT_EQ(std::vector<float>(m.weight().data(), m.weight().data() + d_kb * hidden), before);
 }
 
+// The mock, but its input gradient turns to NaN at one row: a diverging or
+// broken backend as the loop sees it.
+struct nan_gradient_backend : kplug::backend::mock_backend {
+  using mock_backend::mock_backend;
+  void backward(const kplug::encoder_input& in, std::span<const std::int32_t> positions,
+                kplug::matrix_view<const float> grad_out, kplug::matrix_view<float> grad_in) {
+    mock_backend::backward(in, positions, grad_out, grad_in);
+    for (kplug::index_t r = 0; r < grad_in.rows(); ++r) grad_in(r, 0) = std::numeric_limits<float>::quiet_NaN();
+  }
+};
+
+TEST(MapTuner, NonFiniteGradientNamesAnEntityAndChangesNothing) {
+  nan_gradient_backend model(vocab, hidden, outputs, 64, 11);
+  const auto kb = make_kb(5);
+  auto data = make_examples(8, 1);
+  for (auto& e : data)
+    for (auto& t : e.targets) t.values.assign(outputs, 0.0f);
+  kplug::map::affine_mapper m(d_kb, hidden);
+  kplug::map::xavier_uniform(m.weight(), 1);
+  const std::vector<float> before(m.weight().data(), m.weight().data() + d_kb * hidden);
+  train::map_tuner tuner(model, kb, m, make_planner(), recovery_options(), train::squared_error{});
+  try {
+    tuner.fit(data);
+    FAIL() << "expected an error";
+  } catch (const kplug::error& e) {
+    EXPECT_NE(e.where().find("entity 'E"), std::string::npos) << e.what();
+    EXPECT_NE(e.why().find("gradient"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(std::vector<float>(m.weight().data(), m.weight().data() + d_kb * hidden), before);
+}
+
 TEST(MapTuner, DimensionMismatchesAreErrors) {
   kplug::backend::mock_backend model(vocab, hidden, outputs, 64, 11);
   const auto kb = make_kb(5);
