@@ -10,7 +10,7 @@
 #include <kplug/backend/mock.hpp>
 #include <kplug/kb/knowledge_base.hpp>
 #include <kplug/map/mapper.hpp>
-#include <kplug/map/detail/random.hpp>
+#include <kplug/core/random.hpp>
 #include <kplug/train/map_tuner.hpp>
 #include <string>
 #include <vector>
@@ -21,7 +21,7 @@ using kplug::index_t;
 constexpr index_t hidden = 384, d_kb = 128, entities = 10000, vocab = 30522, batch = 64;
 
 kplug::kb::knowledge_base make_kb() {
-  kplug::map::detail::xoshiro256 rng(1);
+  kplug::xoshiro256 rng(1);
   kplug::matrix<float> t(entities, d_kb);
   for (index_t r = 0; r < entities; ++r)
     for (float& v : t.row(r)) v = static_cast<float>(rng.uniform() - 0.5);
@@ -31,7 +31,7 @@ kplug::kb::knowledge_base make_kb() {
 }
 
 std::vector<kplug::train::example> make_examples() {
-  kplug::map::detail::xoshiro256 rng(2);
+  kplug::xoshiro256 rng(2);
   std::vector<kplug::train::example> out;
   for (index_t s = 0; s < batch; ++s) {
     kplug::token_sequence t{{101}, {-1}, {}};

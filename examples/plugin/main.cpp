@@ -22,7 +22,7 @@ int main(int argc, char** argv) try {
   constexpr kplug::index_t classes = 4;
 
   // A knowledge base of 24 entities (random vectors stand in for TransE).
-  kplug::map::detail::xoshiro256 rng(7);
+  kplug::xoshiro256 rng(7);
   kplug::matrix<float> vectors(entities, d_kb);
   for (kplug::index_t r = 0; r < entities; ++r)
     for (float& v : vectors.row(r)) v = static_cast<float>(rng.uniform() * 2 - 1);

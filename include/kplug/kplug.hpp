@@ -7,6 +7,7 @@
 #include "kplug/core/eigen.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
+#include "kplug/core/random.hpp"
 #include "kplug/core/types.hpp"
 
 #include "kplug/io/mapped_file.hpp"

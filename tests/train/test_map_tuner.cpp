@@ -6,7 +6,7 @@
 #include <kplug/backend/mock.hpp>
 #include <kplug/kb/knowledge_base.hpp>
 #include <kplug/map/affine.hpp>
-#include <kplug/map/detail/random.hpp>
+#include <kplug/core/random.hpp>
 #include <kplug/map/init.hpp>
 #include <kplug/train/map_tuner.hpp>
 #include <limits>
@@ -31,7 +31,7 @@ std::string entity_name(std::uint64_t row) {
 }
 
 kplug::kb::knowledge_base make_kb(std::uint64_t seed, float poison = 0.0f) {
-  kplug::map::detail::xoshiro256 rng(seed);
+  kplug::xoshiro256 rng(seed);
   matrix<float> table(entities, d_kb);
   for (index_t r = 0; r < entities; ++r)
     for (float& v : table.row(r)) v = static_cast<float>(rng.uniform() * 2.0 - 1.0);
@@ -48,7 +48,7 @@ kplug::splice::planner make_planner() {
 // Random sentences of single-piece words with one or two one-word mentions;
 // targets at the entity slot of each mention and at the [CLS] row.
 std::vector<train::example> make_examples(std::size_t n, std::uint64_t seed) {
-  kplug::map::detail::xoshiro256 rng(seed);
+  kplug::xoshiro256 rng(seed);
   std::vector<train::example> out;
   for (std::size_t i = 0; i < n; ++i) {
     train::example e;

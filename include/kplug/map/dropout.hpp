@@ -15,7 +15,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/map/detail/checks.hpp"
-#include "kplug/map/detail/random.hpp"
+#include "kplug/core/random.hpp"
 
 namespace kplug::map {
 
@@ -42,7 +42,7 @@ class input_dropout {
   float p_ = 0.0f;
   float scale_ = 1.0f;
   bool training_ = true;
-  detail::xoshiro256 rng_{0};
+  xoshiro256 rng_{0};
   std::vector<std::uint8_t> mask_;
   index_t rows_ = 0, cols_ = 0;
   bool has_forward_ = false;

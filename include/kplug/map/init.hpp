@@ -2,7 +2,7 @@
 //
 // - Xavier/Glorot uniform and normal for weights (nn.Linear layout:
 //   fan_in = cols, fan_out = rows), zeros for biases. Random numbers come from
-//   kplug's own xoshiro256** with explicit conversions (map/detail/random.hpp),
+//   kplug's own xoshiro256** with explicit conversions (core/random.hpp),
 //   so a seed gives the same weights with any standard library.
 // - The closed-form least-squares alignment (E-BERT's trick, a warm start for
 //   map-tuning): given n knowledge vectors X (n x d_kb) and target rows T
@@ -41,7 +41,7 @@
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/map/affine.hpp"
 #include "kplug/map/detail/checks.hpp"
-#include "kplug/map/detail/random.hpp"
+#include "kplug/core/random.hpp"
 #include "kplug/map/parameter.hpp"
 
 namespace kplug::map {
@@ -109,7 +109,7 @@ inline void xavier_uniform(matrix_view<float> w, std::uint64_t seed, float gain)
   detail::require_init_target(w, what);
   detail::require_gain(gain, what);
   const double a = static_cast<double>(gain) * std::sqrt(6.0 / static_cast<double>(w.rows() + w.cols()));
-  detail::xoshiro256 rng(seed);
+  xoshiro256 rng(seed);
   for (index_t r = 0; r < w.rows(); ++r)
     for (float& v : w.row(r)) v = static_cast<float>(a * (2.0 * rng.uniform() - 1.0));
 }
@@ -119,7 +119,7 @@ inline void xavier_normal(matrix_view<float> w, std::uint64_t seed, float gain) 
   detail::require_init_target(w, what);
   detail::require_gain(gain, what);
   const double s = static_cast<double>(gain) * std::sqrt(2.0 / static_cast<double>(w.rows() + w.cols()));
-  detail::xoshiro256 rng(seed);
+  xoshiro256 rng(seed);
   for (index_t r = 0; r < w.rows(); ++r)
     for (float& v : w.row(r)) v = static_cast<float>(s * rng.normal());
 }
@@ -159,7 +159,7 @@ void initialize(Mapper& mapper, init_scheme scheme, std::uint64_t seed, float ga
     const parameter& p = params[i];
     const bool is_bias = p.name.size() >= 4 && std::string_view(p.name).substr(p.name.size() - 4) == "bias";
     std::uint64_t mix = seed ^ (0xD1B54A32D192ED03ull * (static_cast<std::uint64_t>(i) + 1));
-    const std::uint64_t stream = detail::splitmix64(mix);
+    const std::uint64_t stream = splitmix64(mix);
     if (is_bias || scheme == init_scheme::zeros || p.value.empty())
       fill_zeros(p.value);
     else if (scheme == init_scheme::xavier_uniform)

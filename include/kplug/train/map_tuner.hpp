@@ -29,7 +29,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/kb/knowledge_base.hpp"
-#include "kplug/map/detail/random.hpp"
+#include "kplug/core/random.hpp"
 #include "kplug/map/dropout.hpp"
 #include "kplug/map/mapper.hpp"
 #include "kplug/map/parameter.hpp"
@@ -357,7 +357,7 @@ tuning_result map_tuner<B, M, O>::fit(std::span<const example> train, std::span<
   std::size_t examples_seen = 0;
   int evaluations_without_gain = 0;
   std::vector<std::vector<float>> best;
-  map::detail::xoshiro256 rng(options_.seed);
+  xoshiro256 rng(options_.seed);
   std::vector<std::size_t> order(train.size());
   std::vector<const example*> batch;
 

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace kplug::map::detail {
+namespace kplug {
 
 inline std::uint64_t splitmix64(std::uint64_t& state) noexcept {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -42,7 +42,7 @@ class xoshiro256 {
   double uniform_open0() noexcept { return (static_cast<double>(next() >> 11) + 1.0) * 0x1.0p-53; }
 
   // Standard normal by Marsaglia's polar method. The logarithm is kplug's own
-  // (detail::log_double, + - * / only) rather than libm's, whose last bits
+  // (log_double below, + - * / only) rather than libm's, whose last bits
   // differ between C libraries; sqrt is correctly rounded by IEEE 754.
   double normal() noexcept;
 
@@ -91,4 +91,4 @@ inline double xoshiro256::normal() noexcept {
   return u * f;
 }
 
-}  // namespace kplug::map::detail
+}  // namespace kplug
