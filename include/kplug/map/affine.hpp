@@ -117,13 +117,7 @@ inline void affine_mapper::forward(matrix_view<const float> x, matrix_view<float
 inline void affine_mapper::backward(matrix_view<const float> x, matrix_view<const float> grad_y,
                                     matrix_view<float> grad_x) {
   constexpr const char* what = "affine mapper backward";
-  detail::require_cols(x, input_dim(), what, "x");
-  detail::require_exact(grad_y, x.rows(), output_dim(), what, "grad_y");
-  if (detail::wanted(grad_x)) {
-    detail::require_exact(grad_x, x.rows(), input_dim(), what, "grad_x");
-    detail::require_disjoint(grad_x, x, what, "grad_x", "x");
-    detail::require_disjoint(grad_x, grad_y, what, "grad_x", "grad_y");
-  }
+  detail::require_backward_args(x, grad_y, grad_x, input_dim(), output_dim(), what);
   detail::linear_backward(x, weight_.view(), grad_y, grad_weight_.view(), grad_bias_.view(), grad_x);
 }
 

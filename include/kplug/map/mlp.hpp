@@ -186,13 +186,7 @@ inline void mlp_mapper::forward(matrix_view<const float> x, matrix_view<float> y
 inline void mlp_mapper::backward(matrix_view<const float> x, matrix_view<const float> grad_y,
                                  matrix_view<float> grad_x) {
   constexpr const char* what = "MLP mapper backward";
-  detail::require_cols(x, input_dim(), what, "x");
-  detail::require_exact(grad_y, x.rows(), output_dim(), what, "grad_y");
-  if (detail::wanted(grad_x)) {
-    detail::require_exact(grad_x, x.rows(), input_dim(), what, "grad_x");
-    detail::require_disjoint(grad_x, x, what, "grad_x", "x");
-    detail::require_disjoint(grad_x, grad_y, what, "grad_x", "grad_y");
-  }
+  detail::require_backward_args(x, grad_y, grad_x, input_dim(), output_dim(), what);
   const index_t n = x.rows();
   if (n == 0) return;
   if (!cache_matches(x)) compute_hidden(x);

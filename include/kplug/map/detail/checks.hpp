@@ -72,6 +72,19 @@ void require_disjoint(const matrix_view<A>& out, const matrix_view<B>& in, const
     throw error(what, out_name, std::string("shares memory with ") + in_name + "; pass a separate buffer");
 }
 
+// The arguments of a GEMM-based backward (affine, MLP): x is n x d_in,
+// grad_y n x d_out, and grad_x, when wanted, n x d_in and sharing memory with
+// neither operand.
+inline void require_backward_args(matrix_view<const float> x, matrix_view<const float> grad_y,
+                                  matrix_view<float> grad_x, index_t d_in, index_t d_out, const char* what) {
+  require_cols(x, d_in, what, "x");
+  require_exact(grad_y, x.rows(), d_out, what, "grad_y");
+  if (!wanted(grad_x)) return;
+  require_exact(grad_x, x.rows(), d_in, what, "grad_x");
+  require_disjoint(grad_x, x, what, "grad_x", "x");
+  require_disjoint(grad_x, grad_y, what, "grad_x", "grad_y");
+}
+
 inline void require_positive_dim(index_t d, const char* what, const char* name) {
   if (d <= 0) throw error(what, name, "must be at least 1, got " + std::to_string(d));
 }
