@@ -1,0 +1,120 @@
+// Multi-head self-attention over a packed (ragged) batch: each sequence
+// attends only within its own rows, so no work or memory goes to padding.
+// Work items are (sequence, head) pairs handed out dynamically, as their
+// costs differ with sequence length.
+//
+// Masking follows Hugging Face BERT: a token with attention_mask 0 is hidden
+// as a key (its column gets the lowest float before the softmax); its own row
+// is still computed. A sequence whose every token is masked therefore attends
+// uniformly, as in the reference, instead of producing NaN.
+//
+// The backward pass recomputes the attention probabilities from the cached
+// queries and keys instead of storing sequences x heads x L x L floats: one
+// small GEMM per item, against memory that grows with L^2.
+#pragma once
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+#include "kplug/core/eigen.hpp"
+#include "kplug/core/matrix_view.hpp"
+#include "kplug/core/thread_pool.hpp"
+
+namespace kplug::bert::kernels {
+
+namespace detail {
+
+using scores_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using strided_block = Eigen::Map<const scores_matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+using strided_block_mut = Eigen::Map<scores_matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+// One head's slice of a packed activation: rows [row, row + len), columns
+// [col, col + d), with the full row stride.
+template <class T>
+auto head_block(matrix_view<T> m, index_t row, index_t len, index_t col, index_t d) {
+  using map = std::conditional_t<std::is_const_v<T>, strided_block, strided_block_mut>;
+  return map(m.data() + row * m.row_stride() + col, len, d, Eigen::OuterStride<>(m.row_stride()));
+}
+
+// P = softmax(scale * Q K^T + mask), row-wise, into p (len x len).
+inline void attention_probabilities(const strided_block& q, const strided_block& k,
+                                    std::span<const std::uint8_t> mask, float scale, scores_matrix& p) {
+  const index_t len = q.rows();
+  p.resize(len, len);
+  p.noalias() = q * k.transpose();
+  p *= scale;
+  for (index_t j = 0; j < len; ++j)
+    if (mask[static_cast<std::size_t>(j)] == 0) p.col(j).setConstant(std::numeric_limits<float>::lowest());
+  for (index_t i = 0; i < len; ++i) {
+    auto row = p.row(i).array();
+    row = (row - row.maxCoeff()).exp();
+    row /= row.sum();
+  }
+}
+
+}  // namespace detail
+
+// qkv: tokens x 3*hidden (queries | keys | values, head-major within each);
+// ctx: tokens x hidden, overwritten.
+inline void attention_forward(thread_pool& pool, matrix_view<const float> qkv, std::span<const std::int32_t> offsets,
+                              std::span<const std::uint8_t> mask, index_t heads, matrix_view<float> ctx) {
+  const index_t hidden = ctx.cols();
+  const index_t d = hidden / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
+  pool.for_each_dynamic(sequences * heads, [&](index_t item) {
+    thread_local detail::scores_matrix p;
+    const index_t s = item / heads;
+    const index_t h = item % heads;
+    const index_t row = offsets[static_cast<std::size_t>(s)];
+    const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
+    if (len == 0) return;
+    const auto q = detail::head_block(qkv, row, len, h * d, d);
+    const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
+    const auto v = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
+    detail::attention_probabilities(q, k, mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len)),
+                                    scale, p);
+    detail::head_block(ctx, row, len, h * d, d).noalias() = p * v;
+  });
+}
+
+// Given dctx (tokens x hidden), writes dqkv (tokens x 3*hidden): the
+// gradients with respect to the queries, keys and values.
+inline void attention_backward(thread_pool& pool, matrix_view<const float> qkv, std::span<const std::int32_t> offsets,
+                               std::span<const std::uint8_t> mask, index_t heads, matrix_view<const float> dctx,
+                               matrix_view<float> dqkv) {
+  const index_t hidden = dctx.cols();
+  const index_t d = hidden / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
+  pool.for_each_dynamic(sequences * heads, [&](index_t item) {
+    thread_local detail::scores_matrix p;
+    thread_local detail::scores_matrix dp;
+    const index_t s = item / heads;
+    const index_t h = item % heads;
+    const index_t row = offsets[static_cast<std::size_t>(s)];
+    const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
+    if (len == 0) return;
+    const auto q = detail::head_block(qkv, row, len, h * d, d);
+    const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
+    const auto v = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
+    const auto g = detail::head_block(dctx, row, len, h * d, d);
+    detail::attention_probabilities(q, k, mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len)),
+                                    scale, p);
+    detail::head_block(dqkv, row, len, 2 * hidden + h * d, d).noalias() = p.transpose() * g;  // dV
+    dp.resize(len, len);
+    dp.noalias() = g * v.transpose();
+    // Softmax backward, with the 1/sqrt(d) of the scores folded in.
+    for (index_t i = 0; i < len; ++i) {
+      const float dot = p.row(i).dot(dp.row(i));
+      dp.row(i) = (p.row(i).array() * (dp.row(i).array() - dot) * scale).matrix();
+    }
+    detail::head_block(dqkv, row, len, h * d, d).noalias() = dp * k;                         // dQ
+    detail::head_block(dqkv, row, len, hidden + h * d, d).noalias() = dp.transpose() * q;    // dK
+  });
+}
+
+}  // namespace kplug::bert::kernels
