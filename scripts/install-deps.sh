@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build ccache pkg-config git
-  libeigen3-dev libxtensor-dev nlohmann-json3-dev
+  g++ cmake ninja-build ccache pkg-config git unzip python3-pip
+  libeigen3-dev libxtensor-dev nlohmann-json3-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
 )
 

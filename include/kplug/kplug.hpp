@@ -8,6 +8,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/random.hpp"
+#include "kplug/core/thread_pool.hpp"
 #include "kplug/core/types.hpp"
 
 #include "kplug/io/mapped_file.hpp"
@@ -20,7 +21,12 @@
 #include "kplug/kb/knowledge_base.hpp"
 #include "kplug/kb/word2vec.hpp"
 
+#include "kplug/text/bert_normalizer.hpp"
 #include "kplug/text/case_fold.hpp"
+#include "kplug/text/tokenizer_options.hpp"
+#include "kplug/text/utf8.hpp"
+#include "kplug/text/wordpiece.hpp"
+#include "kplug/text/wordpiece_vocab.hpp"
 #include "kplug/text/words.hpp"
 
 #include "kplug/link/alias_table.hpp"
@@ -34,6 +40,14 @@
 
 #include "kplug/backend/concepts.hpp"
 #include "kplug/backend/mock.hpp"
+#include "kplug/bert/attention.hpp"
+#include "kplug/bert/checkpoint.hpp"
+#include "kplug/bert/config.hpp"
+#include "kplug/bert/encoder.hpp"
+#include "kplug/bert/heads.hpp"
+#include "kplug/bert/kernels.hpp"
+#include "kplug/bert/weights.hpp"
+#include "kplug/backend/bert_cpu.hpp"
 
 #include "kplug/map/affine.hpp"
 #include "kplug/map/dropout.hpp"
