@@ -3,7 +3,10 @@
 // whitespace, and every ASCII punctuation character is a word of its own
 // ("U.S.-based" -> "U" "." "S" "." "-" "based"). The alias table splits alias
 // text with the same rules, so a surface form matches the text it came from.
-// The linker and the example use this until the WordPiece tokenizer arrives.
+// text::bert_tokenizer (wordpiece.hpp) gives the model's exact words, with
+// Unicode punctuation and CJK characters split too; this light splitter is
+// for alias tables and models without a tokenizer. The two agree on text
+// whose punctuation is ASCII.
 //
 // Whitespace: ASCII space, \t, \n, \v, \f, \r, and the Unicode space
 // separators (category Zs: U+00A0, U+1680, U+2000..U+200A, U+202F, U+205F,
