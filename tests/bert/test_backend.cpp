@@ -56,6 +56,13 @@ batch random_batch(std::vector<std::int32_t> lengths, index_t hidden, std::uint6
   return b;
 }
 
+double max_abs(const matrix<float>& a) {
+  double m = 0;
+  for (index_t r = 0; r < a.rows(); ++r)
+    for (const float v : a.row(r)) m = std::max(m, std::abs(double(v)));
+  return m;
+}
+
 double max_abs_diff(const matrix<float>& a, const matrix<float>& b) {
   double d = 0;
   for (index_t r = 0; r < a.rows(); ++r)
@@ -134,20 +141,23 @@ TEST(BertBackend, BackwardNeverUsesAStaleCache) {
     auto fresh = open(tiny_mlm);
     fresh.forward(x.input(), positions, out.view());
     fresh.backward(x.input(), positions, grad_out.view(), g_fresh.view());
+    // Equal up to float summation order (Eigen's reductions depend on buffer
+    // alignment); a stale cache would be off by O(1) relative.
+    const double tol = 1e-5 * max_abs(g_fresh);
 
     b.forward(y.input(), positions, out.view());  // a different input ...
     b.backward(x.input(), positions, grad_out.view(), g_after_other.view());  // ... then backward for x
-    EXPECT_LE(max_abs_diff(g_fresh, g_after_other), 1e-6);
+    EXPECT_LE(max_abs_diff(g_fresh, g_after_other), tol);
 
     auto cold = open(tiny_mlm, {.keep_activations = keep});
     cold.backward(x.input(), positions, grad_out.view(), g_without_forward.view());
-    EXPECT_LE(max_abs_diff(g_fresh, g_without_forward), 1e-6);
+    EXPECT_LE(max_abs_diff(g_fresh, g_without_forward), tol);
 
     // The same buffer changed in place between forward and backward.
     b.forward(y.input(), positions, out.view());
     y.rows = x.rows;
     b.backward(y.input(), positions, grad_out.view(), g_after_other.view());
-    EXPECT_LE(max_abs_diff(g_fresh, g_after_other), 1e-6);
+    EXPECT_LE(max_abs_diff(g_fresh, g_after_other), tol);
   }
 }
 

@@ -7,9 +7,11 @@
 // broadcasts per step, and no per-call packing at all, which matters most for
 // short batches where packing costs as much as the arithmetic.
 //
-// The kernel is written with GCC/Clang vector extensions, so it compiles for
-// any x86-64 level (and other targets); with -mavx2 -mfma it becomes the
-// intended AVX2 code.
+// The kernel is written with GCC/Clang vector extensions and is only fast
+// where 8-float vectors are native: kplug uses it when compiled with AVX2 and
+// FMA (-mavx2 -mfma, or -march=native on such a machine); elsewhere
+// packed_gemm_available is false and the encoder uses Eigen's GEMM instead.
+// gemm_packed itself is correct, if slow, on any target.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +27,12 @@
 #endif
 
 namespace kplug::bert::kernels {
+
+#if defined(__AVX2__) && defined(__FMA__)
+inline constexpr bool packed_gemm_available = true;
+#else
+inline constexpr bool packed_gemm_available = false;
+#endif
 
 // B (inner x cols) in panels of 16 columns: panel p is rows 0..inner of
 // columns [16p, 16p + 16), row-major, zero-padded past `cols`.

@@ -9,9 +9,10 @@
 // LayerNorm.gamma/.beta names are accepted. A missing or misshapen tensor is
 // an error naming the tensor, the file and the expected shape.
 //
-// The encoder layers' linear weights are also packed once for
-// kernels::gemm_packed, for the forward and for the input gradient (about
-// twice their float32 size in extra memory: 85 MB for MiniLM-L6).
+// Where kernels::packed_gemm_available (AVX2 + FMA builds), the encoder
+// layers' linear weights are also packed once for kernels::gemm_packed, for
+// the forward and for the input gradient (about twice their float32 size in
+// extra memory: 85 MB for MiniLM-L6).
 #pragma once
 
 #include <deque>
@@ -193,6 +194,7 @@ inline linear_weights bert_weights::linear(const std::string& name, index_t out,
 }
 
 inline linear_weights bert_weights::packed(linear_weights w) {
+  if constexpr (!kernels::packed_gemm_available) return w;
   w.packed = &packed_.emplace_back(kernels::packed_panels::transposed(w.weight));
   w.packed_input_grad = &packed_.emplace_back(kernels::packed_panels::plain(w.weight));
   return w;
