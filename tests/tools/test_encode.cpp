@@ -1,0 +1,215 @@
+// kplug encode on the real all-MiniLM-L6-v2: its output against PyTorch's
+// hidden states (tests/fixtures/minilm/encode_*.npy, made by
+// scripts/fixtures/), against bert_cpu called in-process, and its handling
+// of truncation and bad command lines and inputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kplug/backend/bert_cpu.hpp"
+#include "kplug/bert/checkpoint.hpp"
+#include "kplug/io/npy.hpp"
+#include "support/model_paths.hpp"
+#include "support/temp_dir.hpp"
+#include "tools/cli_support.hpp"
+#include "tools/minilm_support.hpp"
+
+namespace {
+
+using kplug_test::run_kplug;
+using kplug_test::temp_dir;
+
+struct fixture_sentence {
+  std::string text;
+  std::vector<std::int32_t> ids;
+};
+
+std::vector<fixture_sentence> read_fixture_sentences() {
+  std::vector<fixture_sentence> out;
+  std::ifstream in(kplug_test::fixture("minilm/encode.jsonl"));
+  EXPECT_TRUE(in) << "missing fixture minilm/encode.jsonl";
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    out.push_back({j.at("text").get<std::string>(), j.at("ids").get<std::vector<std::int32_t>>()});
+  }
+  return out;
+}
+
+TEST(encode_minilm, matches_pytorch_and_in_process_encoding) {
+  if (!kplug_test::have_minilm()) return;
+  const auto sentences = read_fixture_sentences();
+  ASSERT_FALSE(sentences.empty());
+  temp_dir dir;
+  // Batches of 5 over 24 sentences: the last batch is partial.
+  const auto r = run_kplug(
+      {"encode", "--model", kplug_test::minilm_dir(), "--input", kplug_test::fixture("minilm/encode.jsonl"),
+       "--output", dir.file("out"), "--batch-size", "5", "--threads", "2"},
+      dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("24 sequences"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("truncated"), std::string::npos) << r.err;
+
+  // Offsets and tokens agree with each other and with Hugging Face's ids.
+  const auto offsets = kplug_test::read_offsets(dir.file("out/offsets.npy"));
+  const auto tokens = kplug_test::read_tokens_jsonl(dir.file("out/tokens.jsonl"));
+  ASSERT_EQ(offsets.size(), sentences.size() + 1);
+  ASSERT_EQ(tokens.size(), sentences.size());
+  const auto want_offsets = kplug_test::read_offsets(kplug_test::fixture("minilm/encode_offsets.npy"));
+  EXPECT_EQ(offsets, want_offsets);
+  EXPECT_EQ(offsets[0], 0);
+  for (std::size_t s = 0; s < sentences.size(); ++s) {
+    EXPECT_EQ(tokens[s].ids, sentences[s].ids) << sentences[s].text;
+    EXPECT_EQ(static_cast<std::int64_t>(tokens[s].ids.size()), offsets[s + 1] - offsets[s]);
+    ASSERT_EQ(tokens[s].tokens.size(), tokens[s].ids.size());
+    EXPECT_EQ(tokens[s].tokens.front(), "[CLS]");
+    EXPECT_EQ(tokens[s].tokens.back(), "[SEP]");
+    EXPECT_FALSE(tokens[s].has_entity);
+  }
+
+  const kplug::io::npy_array hidden = kplug::io::open_npy(dir.file("out/hidden.npy"));
+  ASSERT_EQ(hidden.dtype(), kplug::io::npy_dtype::float32);
+  ASSERT_EQ(hidden.ndim(), 2u);
+  ASSERT_EQ(hidden.shape()[0], offsets.back());
+  ASSERT_EQ(hidden.shape()[1], 384);
+  const auto got = hidden.values<float>();
+
+  // The independent reference: PyTorch's last hidden states.
+  const kplug::io::npy_array torch = kplug::io::open_npy(kplug_test::fixture("minilm/encode_hidden.npy"));
+  ASSERT_EQ(torch.size(), got.size());
+  const auto want = torch.values<float>();
+  for (std::size_t s = 0; s < sentences.size(); ++s) {
+    const auto begin = static_cast<std::size_t>(offsets[s]) * 384;
+    const auto count = static_cast<std::size_t>(offsets[s + 1] - offsets[s]) * 384;
+    EXPECT_LE(kplug_test::max_abs_diff(got.data() + begin, want.data() + begin, count), 1e-4f)
+        << sentences[s].text;
+  }
+
+  // bert_cpu in-process on the same batches gives the same rows: bitwise when
+  // the tool and this test are one build, within float rounding when
+  // $KPLUG_CLI names another build (other flags, another thread count).
+  kplug::backend::bert_cpu* model = kplug_test::minilm_model();
+  for (std::size_t first = 0; first < sentences.size(); first += 5) {
+    std::vector<std::vector<std::int32_t>> batch;
+    for (std::size_t s = first; s < std::min(first + 5, sentences.size()); ++s)
+      batch.push_back(sentences[s].ids);
+    const kplug::matrix<float> expect = kplug_test::encode_in_process(*model, batch);
+    const auto begin = static_cast<std::size_t>(offsets[first]) * 384;
+    EXPECT_LE(kplug_test::max_rel_diff(got.data() + begin, expect.data(),
+                                       static_cast<std::size_t>(expect.rows()) * 384),
+              1e-5f)
+        << "batch starting at sentence " << first;
+  }
+}
+
+TEST(encode_minilm, truncates_to_max_length_and_counts_it) {
+  if (!kplug_test::have_minilm()) return;
+  const auto sentences = read_fixture_sentences();
+  temp_dir dir;
+  const auto r = run_kplug(
+      {"encode", "--model", kplug_test::minilm_dir(), "--input", kplug_test::fixture("minilm/encode.jsonl"),
+       "--output", dir.file("out"), "--max-length", "7", "--quiet"},
+      dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::size_t longer = 0;
+  std::vector<std::vector<std::int32_t>> expected;
+  for (const auto& s : sentences) {
+    longer += s.ids.size() > 7 ? 1 : 0;
+    // Hugging Face's truncation=True: the first 5 pieces, then [SEP].
+    std::vector<std::int32_t> ids = s.ids;
+    if (ids.size() > 7) {
+      ids.resize(6);
+      ids.push_back(s.ids.back());
+    }
+    expected.push_back(ids);
+  }
+  ASSERT_GT(longer, 0u);
+  std::string count = std::to_string(longer);
+  count += " of 24 sequences were longer than 7 rows";
+  EXPECT_NE(r.err.find(count), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("sequences/s"), std::string::npos) << "--quiet printed progress: " << r.err;
+
+  const auto tokens = kplug_test::read_tokens_jsonl(dir.file("out/tokens.jsonl"));
+  ASSERT_EQ(tokens.size(), sentences.size());
+  for (std::size_t s = 0; s < sentences.size(); ++s)
+    EXPECT_EQ(tokens[s].ids, expected[s]) << sentences[s].text;
+  kplug::backend::bert_cpu* model = kplug_test::minilm_model();
+  const kplug::io::npy_array hidden = kplug::io::open_npy(dir.file("out/hidden.npy"));
+  const kplug::matrix<float> want = kplug_test::encode_in_process(*model, expected);
+  ASSERT_EQ(hidden.size(), static_cast<std::uint64_t>(want.rows() * want.cols()));
+  EXPECT_LE(kplug_test::max_rel_diff(hidden.values<float>().data(), want.data(), hidden.size()), 1e-5f);
+}
+
+TEST(encode_errors, bad_jsonl_line_names_file_and_line_and_leaves_no_output) {
+  if (!kplug_test::have_minilm()) return;
+  temp_dir dir;
+  const struct {
+    const char* line;
+    const char* why;
+  } cases[] = {
+      {"{\"text\": 5}", "\"text\" is number, expected a string"},
+      {"{\"txt\": \"hello\"}", "no \"text\" key"},
+      {"[\"hello\"]", "expected a JSON object, got array"},
+      {"{\"text\": \"unterminated}", "invalid JSON"},
+  };
+  for (const auto& c : cases) {
+    // Line 3: a good line and a blank one (skipped) come first.
+    const std::string input = dir.write("in.jsonl", std::string("{\"text\": \"fine\"}\n\n") + c.line + "\n");
+    const auto r = run_kplug(
+        {"encode", "--model", kplug_test::minilm_dir(), "--input", input, "--output", dir.file("out")}, dir);
+    EXPECT_EQ(r.status, 1) << c.line;
+    EXPECT_NE(r.err.find(input + ", line 3"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.why), std::string::npos) << r.err;
+    // Nothing half-written survives, not even temporaries.
+    if (std::filesystem::exists(dir.file("out"))) {
+      EXPECT_TRUE(std::filesystem::is_empty(dir.file("out"))) << c.line;
+    }
+  }
+}
+
+TEST(encode_errors, command_line_mistakes_exit_2_with_usage) {
+  temp_dir dir;
+  const std::string input = dir.write("in.jsonl", "{\"text\": \"x\"}\n");
+  const std::vector<std::vector<std::string>> cases = {
+      {"encode", "--input", input, "--output", dir.file("out")},
+      {"encode", "--model", "m", "--input", input, "--output", dir.file("out"), "--batch-size", "0"},
+      {"encode", "--model", "m", "--input", input, "--output", dir.file("out"), "--bogus"},
+      {"encode", "--model", "m", "--input", input, "--output"},
+      {"encode", "--model", "m", "--input", input, "--output", dir.file("out"), "--kb", "kb"},
+      {"frobnicate"},
+      {},
+  };
+  const char* why[] = {"missing --model",          "--batch-size '0' is not an integer in [1,",
+                       "unknown option '--bogus'", "--output needs a value",
+                       "--aliases is missing",     "unknown command 'frobnicate'",
+                       "usage: kplug <command>"};
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto r = run_kplug(cases[i], dir);
+    EXPECT_EQ(r.status, 2) << why[i];
+    EXPECT_NE(r.err.find(why[i]), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("usage: kplug"), std::string::npos) << r.err;
+  }
+  const auto help = run_kplug({"encode", "--help"}, dir);
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--max-length N"), std::string::npos) << help.out;
+}
+
+TEST(encode_errors, missing_model_directory_exits_1_naming_it) {
+  temp_dir dir;
+  const std::string input = dir.write("in.jsonl", "{\"text\": \"x\"}\n");
+  const std::string model = dir.file("no-such-model");
+  const auto r = run_kplug({"encode", "--model", model, "--input", input, "--output", dir.file("out")}, dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(model), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("usage:"), std::string::npos) << r.err;
+}
+
+}  // namespace

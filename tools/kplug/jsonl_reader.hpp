@@ -1,0 +1,84 @@
+// Reading a JSON Lines file one object at a time, streamed (a file larger than
+// memory is fine), with errors naming the file and the 1-based line number.
+// Blank lines are skipped; every other line must be one JSON object.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <kplug/core/error.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace kplug::cli {
+
+class jsonl_reader {
+ public:
+  explicit jsonl_reader(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary) {
+    if (!in_)
+      throw error("read JSONL input", at_file(path_), std::string("cannot open: ") + std::strerror(errno));
+  }
+
+  const std::string& path() const noexcept { return path_; }
+  // The line of the object next() returned last.
+  std::uint64_t line() const noexcept { return line_number_; }
+
+  // The next non-blank line's object into `out`; false at the end of the file.
+  bool next(nlohmann::json& out) {
+    while (std::getline(in_, line_)) {
+      ++line_number_;
+      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+      if (line_.find_first_not_of(" \t\f\v") == std::string::npos) continue;
+      try {
+        out = nlohmann::json::parse(line_);
+      } catch (const nlohmann::json::parse_error& e) {
+        throw error("read JSONL input", at_line(path_, line_number_), "invalid JSON: " + describe(e));
+      }
+      if (!out.is_object())
+        throw error("read JSONL input", at_line(path_, line_number_),
+                    std::string("expected a JSON object, got ") + out.type_name());
+      return true;
+    }
+    if (in_.bad())
+      throw error("read JSONL input", at_file(path_), std::string("read failed: ") + std::strerror(errno));
+    return false;
+  }
+
+  // `obj[key]` as a string, or an error naming the line.
+  const std::string& string_field(const nlohmann::json& obj, std::string_view key) const {
+    const auto it = obj.find(std::string(key));
+    if (it == obj.end())
+      throw error("read JSONL input", at_line(path_, line_number_),
+                  "the object has no \"" + std::string(key) + "\" key");
+    if (!it->is_string())
+      throw error("read JSONL input", at_line(path_, line_number_),
+                  "\"" + std::string(key) + "\" is " + it->type_name() + ", expected a string");
+    return it->get_ref<const std::string&>();
+  }
+
+ private:
+  // nlohmann's message without its "[json.exception...] parse error at line 1,"
+  // prefix, whose line number counts lines of the single JSON line.
+  static std::string describe(const nlohmann::json::parse_error& e) {
+    const std::string_view m = e.what();
+    const std::size_t column = m.find("column ");
+    std::string out = "at byte " + std::to_string(e.byte);
+    if (column != std::string_view::npos) {
+      const std::size_t colon = m.find(": ", column);
+      if (colon != std::string_view::npos) {
+        out += ": ";
+        out += m.substr(colon + 2);
+      }
+    }
+    return out;
+  }
+
+  std::string path_;
+  std::ifstream in_;
+  std::string line_;
+  std::uint64_t line_number_ = 0;
+};
+
+}  // namespace kplug::cli
