@@ -22,9 +22,6 @@
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/thread_pool.hpp"
 
-#if defined(__FMA__)
-#include <immintrin.h>
-#endif
 
 namespace kplug::bert::kernels {
 
@@ -77,15 +74,19 @@ class packed_panels {
 
 namespace detail {
 
-typedef float v8f __attribute__((vector_size(32)));
-
 // Macros, not functions: a function taking or returning an 8-float vector
 // has a different ABI with and without AVX, which would be unsafe in a header
-// compiled by translation units with different flags.
-#define KPLUG_LOAD8(dst, src) std::memcpy(&(dst), (src), sizeof(v8f))
-#define KPLUG_STORE8(dst, src) std::memcpy((dst), &(src), sizeof(v8f))
-#if defined(__FMA__)
-#define KPLUG_FMADD(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+// compiled by translation units with different flags. GCC/Clang vector
+// types throughout (not __m256, whose may_alias attribute makes GCC keep the
+// twelve accumulators in memory); the FMA builtin where FMA is enabled.
+typedef float v8f __attribute__((vector_size(32)));
+#define KPLUG_LOAD8(src) (__extension__({ v8f kplug_v_; std::memcpy(&kplug_v_, (src), sizeof(v8f)); kplug_v_; }))
+#define KPLUG_STORE8(dst, v) (__extension__({ v8f kplug_s_ = (v); std::memcpy((dst), &kplug_s_, sizeof(v8f)); }))
+// A splat of a loaded scalar compiles to a broadcast load (a load-port uop);
+// "v8f{} + x" would cost an add and a shuffle on the FP pipes.
+#define KPLUG_BROADCAST(p) (__extension__({ const float kplug_x_ = *(p); v8f{kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_}; }))
+#if defined(__FMA__) && defined(__AVX__)
+#define KPLUG_FMADD(a, b, c) __builtin_ia32_vfmaddps256((a), (b), (c))
 #else
 #define KPLUG_FMADD(a, b, c) ((a) * (b) + (c))
 #endif
@@ -96,12 +97,11 @@ inline void micro_kernel(const float* a, index_t lda, const float* panel, index_
                          const float* bias, index_t n, bool accumulate) noexcept {
   v8f acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = v8f{};
-  v8f b0, b1, t0, t1;
   for (index_t k = 0; k < inner; ++k) {
-    KPLUG_LOAD8(b0, panel + k * 16);
-    KPLUG_LOAD8(b1, panel + k * 16 + 8);
+    const v8f b0 = KPLUG_LOAD8(panel + k * 16);
+    const v8f b1 = KPLUG_LOAD8(panel + k * 16 + 8);
     for (int r = 0; r < R; ++r) {
-      const v8f av = v8f{} + a[r * lda + k];
+      const v8f av = KPLUG_BROADCAST(a + r * lda + k);
       acc[r][0] = KPLUG_FMADD(av, b0, acc[r][0]);
       acc[r][1] = KPLUG_FMADD(av, b1, acc[r][1]);
     }
@@ -109,21 +109,19 @@ inline void micro_kernel(const float* a, index_t lda, const float* panel, index_
   if (bias) {
     float bb[16] = {};
     std::copy_n(bias, n, bb);
-    KPLUG_LOAD8(t0, bb);
-    KPLUG_LOAD8(t1, bb + 8);
+    const v8f t0 = KPLUG_LOAD8(bb);
+    const v8f t1 = KPLUG_LOAD8(bb + 8);
     for (int r = 0; r < R; ++r) {
-      acc[r][0] += t0;
-      acc[r][1] += t1;
+      acc[r][0] = acc[r][0] + t0;
+      acc[r][1] = acc[r][1] + t1;
     }
   }
   for (int r = 0; r < R; ++r) {
     float* out = c + r * ldc;
     if (n == 16) {
       if (accumulate) {
-        KPLUG_LOAD8(t0, out);
-        KPLUG_LOAD8(t1, out + 8);
-        acc[r][0] += t0;
-        acc[r][1] += t1;
+        acc[r][0] += KPLUG_LOAD8(out);
+        acc[r][1] += KPLUG_LOAD8(out + 8);
       }
       KPLUG_STORE8(out, acc[r][0]);
       KPLUG_STORE8(out + 8, acc[r][1]);
@@ -166,6 +164,7 @@ inline void gemm_block(matrix_view<const float> a, const packed_panels& b, const
 #undef KPLUG_LOAD8
 #undef KPLUG_STORE8
 #undef KPLUG_FMADD
+#undef KPLUG_BROADCAST
 
 }  // namespace detail
 
