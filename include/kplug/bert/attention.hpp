@@ -19,6 +19,7 @@
 #include <limits>
 #include <span>
 
+#include "kplug/bert/gemm.hpp"
 #include "kplug/core/eigen.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/thread_pool.hpp"
@@ -39,12 +40,9 @@ auto head_block(matrix_view<T> m, index_t row, index_t len, index_t col, index_t
   return map(m.data() + row * m.row_stride() + col, len, d, Eigen::OuterStride<>(m.row_stride()));
 }
 
-// P = softmax(scale * Q K^T + mask), row-wise, into p (len x len).
-inline void attention_probabilities(const strided_block& q, const strided_block& k,
-                                    std::span<const std::uint8_t> mask, float scale, scores_matrix& p) {
-  const index_t len = q.rows();
-  p.resize(len, len);
-  p.noalias() = q * k.transpose();
+// Masked, scaled row-wise softmax of p in place.
+inline void masked_softmax(std::span<const std::uint8_t> mask, float scale, scores_matrix& p) {
+  const index_t len = p.rows();
   p *= scale;
   for (index_t j = 0; j < len; ++j)
     if (mask[static_cast<std::size_t>(j)] == 0) p.col(j).setConstant(std::numeric_limits<float>::lowest());
@@ -53,6 +51,20 @@ inline void attention_probabilities(const strided_block& q, const strided_block&
     row = (row - row.maxCoeff()).exp();
     row /= row.sum();
   }
+}
+
+// P = softmax(scale * Q K^T + mask), row-wise, into p (len x len).
+inline void attention_probabilities(const strided_block& q, const strided_block& k,
+                                    std::span<const std::uint8_t> mask, float scale, scores_matrix& p) {
+  const index_t len = q.rows();
+  p.resize(len, len);
+  p.noalias() = q * k.transpose();
+  masked_softmax(mask, scale, p);
+}
+
+template <class T>
+matrix_view<T> head_view(matrix_view<T> m, index_t row, index_t len, index_t col, index_t d) {
+  return {m.data() + row * m.row_stride() + col, len, d, m.row_stride()};
 }
 
 }  // namespace detail
@@ -67,17 +79,31 @@ inline void attention_forward(thread_pool& pool, matrix_view<const float> qkv, s
   const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
   pool.for_each_dynamic(sequences * heads, [&](index_t item) {
     thread_local detail::scores_matrix p;
+    thread_local packed_panels packed;
     const index_t s = item / heads;
     const index_t h = item % heads;
     const index_t row = offsets[static_cast<std::size_t>(s)];
     const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
     if (len == 0) return;
-    const auto q = detail::head_block(qkv, row, len, h * d, d);
-    const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
-    const auto v = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
-    detail::attention_probabilities(q, k, mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len)),
-                                    scale, p);
-    detail::head_block(ctx, row, len, h * d, d).noalias() = p * v;
+    const auto seq_mask = mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len));
+    if constexpr (packed_gemm_available) {
+      // The encoder's register-blocked kernel on per-head packed K^T and V.
+      p.resize(len, len);
+      const matrix_view<float> scores{p.data(), len, len};
+      packed.assign_transposed(detail::head_view(qkv, row, len, hidden + h * d, d));
+      detail::gemm_block(detail::head_view(qkv, row, len, h * d, d), packed, nullptr, scores, false, 0, len, 0,
+                         packed.panels());
+      detail::masked_softmax(seq_mask, scale, p);
+      packed.assign_plain(detail::head_view(qkv, row, len, 2 * hidden + h * d, d));
+      detail::gemm_block(matrix_view<const float>(scores), packed, nullptr, detail::head_view(ctx, row, len, h * d, d),
+                         false, 0, len, 0, packed.panels());
+    } else {
+      const auto q = detail::head_block(qkv, row, len, h * d, d);
+      const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
+      const auto v = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
+      detail::attention_probabilities(q, k, seq_mask, scale, p);
+      detail::head_block(ctx, row, len, h * d, d).noalias() = p * v;
+    }
   });
 }
 

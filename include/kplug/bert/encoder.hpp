@@ -64,8 +64,6 @@ class bert_encoder {
                 matrix_view<float> grad_in);
 
  private:
-  void add_rows(matrix_view<float> y, matrix_view<const float> x);  // y += x
-
   const bert_weights* w_;
   thread_pool* pool_;
   matrix<float> x_, qkv_, ctx_, tmp_, inter_;
@@ -82,12 +80,6 @@ inline void bert_encoder::validate(const encoder_input& in, const char* what) co
       throw error(what, "encoder_input.segment_ids[" + std::to_string(i) + "]",
                   "segment " + std::to_string(in.segment_ids[i]) + " is outside [0, " +
                       std::to_string(c.type_vocab_size) + ") (type_vocab_size)");
-}
-
-inline void bert_encoder::add_rows(matrix_view<float> y, matrix_view<const float> x) {
-  pool_->parallel_for(y.rows(), [&](index_t r0, index_t r1) {
-    as_eigen(y.middle_rows(r0, r1 - r0)) += as_eigen(x.middle_rows(r0, r1 - r0));
-  }, 16);
 }
 
 inline void bert_encoder::forward(const encoder_input& in, matrix_view<float> hidden, encoder_activations* cache) {
@@ -140,9 +132,9 @@ inline void bert_encoder::forward(const encoder_input& in, matrix_view<float> hi
     kernels::linear(pool, x_.view(), lw.qkv, qkv.view());
     kernels::attention_forward(pool, qkv.view(), in.offsets, in.attention_mask, c.num_heads, ctx_.view());
     kernels::linear(pool, ctx_.view(), lw.attention_output, tmp_.view());
-    add_rows(tmp_.view(), x_.view());
     kernels::layer_norm(pool, tmp_.view(), lw.attention_norm, c.layer_norm_eps, x_.view(),
-                        lc ? lc->xhat1.view() : matrix_view<float>{}, lc ? std::span<float>(lc->rstd1) : std::span<float>{});
+                        lc ? lc->xhat1.view() : matrix_view<float>{}, lc ? std::span<float>(lc->rstd1) : std::span<float>{},
+                        x_.view());
 
     if (lc) {
       kernels::linear(pool, x_.view(), lw.intermediate, lc->pre_act.view());
@@ -153,10 +145,10 @@ inline void bert_encoder::forward(const encoder_input& in, matrix_view<float> hi
     }
     kernels::activate(pool, c.hidden_act, inter_.view());
     kernels::linear(pool, inter_.view(), lw.output, tmp_.view());
-    add_rows(tmp_.view(), x_.view());
     matrix_view<float> out = (l + 1 == layers.size()) ? hidden : x_.view();
     kernels::layer_norm(pool, tmp_.view(), lw.output_norm, c.layer_norm_eps, out,
-                        lc ? lc->xhat2.view() : matrix_view<float>{}, lc ? std::span<float>(lc->rstd2) : std::span<float>{});
+                        lc ? lc->xhat2.view() : matrix_view<float>{}, lc ? std::span<float>(lc->rstd2) : std::span<float>{},
+                        x_.view());
   }
   if (layers.empty()) as_eigen(hidden) = as_eigen(x_.view());
 }

@@ -45,28 +45,42 @@ class packed_panels {
 
   // B = W^T, for y = x W^T (W is out x in, PyTorch's layout).
   static packed_panels transposed(matrix_view<const float> w) {
-    packed_panels b(w.cols(), w.rows());
-    for (index_t p = 0; p < b.panels(); ++p)
-      for (index_t j = 0; j < width && p * width + j < w.rows(); ++j) {
-        const auto row = w.row(p * width + j);
-        for (index_t k = 0; k < w.cols(); ++k) b.data_[static_cast<std::size_t>((p * b.inner_ + k) * width + j)] = row[k];
-      }
+    packed_panels b;
+    b.assign_transposed(w);
     return b;
   }
   // B = W, for dx = dy W.
   static packed_panels plain(matrix_view<const float> w) {
-    packed_panels b(w.rows(), w.cols());
-    for (index_t p = 0; p < b.panels(); ++p)
-      for (index_t k = 0; k < w.rows(); ++k) {
-        const index_t n = std::min(width, w.cols() - p * width);
-        std::copy_n(w.row(k).data() + p * width, n, b.data_.data() + (p * b.inner_ + k) * width);
-      }
+    packed_panels b;
+    b.assign_plain(w);
     return b;
+  }
+  // The same into this object, reusing its storage (attention packs small
+  // per-head blocks many times).
+  void assign_transposed(matrix_view<const float> w) {
+    reset(w.cols(), w.rows());
+    for (index_t p = 0; p < panels(); ++p)
+      for (index_t j = 0; j < width && p * width + j < w.rows(); ++j) {
+        const float* row = w.row(p * width + j).data();
+        float* out = data_.data() + p * inner_ * width + j;
+        for (index_t k = 0; k < inner_; ++k) out[k * width] = row[k];
+      }
+  }
+  void assign_plain(matrix_view<const float> w) {
+    reset(w.rows(), w.cols());
+    for (index_t p = 0; p < panels(); ++p) {
+      const index_t n = std::min(width, cols_ - p * width);
+      for (index_t k = 0; k < inner_; ++k)
+        std::copy_n(w.row(k).data() + p * width, n, data_.data() + (p * inner_ + k) * width);
+    }
   }
 
  private:
-  packed_panels(index_t inner, index_t cols)
-      : inner_(inner), cols_(cols), data_(static_cast<std::size_t>(inner * ((cols + width - 1) / width) * width), 0.0f) {}
+  void reset(index_t inner, index_t cols) {
+    inner_ = inner;
+    cols_ = cols;
+    data_.assign(static_cast<std::size_t>(inner * panels() * width), 0.0f);
+  }
   index_t inner_ = 0;
   index_t cols_ = 0;
   std::vector<float> data_;

@@ -132,29 +132,31 @@ inline void activation_backward(thread_pool& pool, activation a, matrix_view<con
 
 // ---------------------------------------------------------------- layer norm
 
-// y = (x - mean) / sqrt(var + eps) * gamma + beta, per row. y may be x.
+// y = (z - mean) / sqrt(var + eps) * gamma + beta per row, where z = x, or
+// z = x + residual (the post-LN sublayer's skip connection, fused to save a
+// pass over the activations). y may be x or residual.
 // xhat / rstd (optional, for backward) receive the normalised rows and
 // 1 / sqrt(var + eps).
 inline void layer_norm(thread_pool& pool, matrix_view<const float> x, const layer_norm_weights& w, float eps,
-                       matrix_view<float> y, matrix_view<float> xhat = {}, std::span<float> rstd = {}) {
+                       matrix_view<float> y, matrix_view<float> xhat = {}, std::span<float> rstd = {},
+                       matrix_view<const float> residual = {}) {
   const index_t h = x.cols();
   const row_vector_map gamma(w.gamma.data(), h);
   const row_vector_map beta(w.beta.data(), h);
   pool.parallel_for(x.rows(), [&](index_t r0, index_t r1) {
+    Eigen::Matrix<float, 1, Eigen::Dynamic> z(h);
     for (index_t r = r0; r < r1; ++r) {
-      const auto in = as_eigen(x.middle_rows(r, 1));
-      const float mean = in.mean();
-      // Two passes over an L1-resident row: no cancellation from E[x^2]-E[x]^2.
-      const float var = (in.array() - mean).square().mean();
-      const float inv = 1.0f / std::sqrt(var + eps);
-      auto out = as_eigen(y.middle_rows(r, 1));
-      if (xhat.data() != nullptr) {
-        auto n = as_eigen(xhat.middle_rows(r, 1));
-        n = (in.array() - mean) * inv;
-        out = n.cwiseProduct(gamma) + beta;
-      } else {
-        out = ((in.array() - mean) * inv).matrix().cwiseProduct(gamma) + beta;
-      }
+      if (residual.data() != nullptr)
+        z = as_eigen(x.middle_rows(r, 1)) + as_eigen(residual.middle_rows(r, 1));
+      else
+        z = as_eigen(x.middle_rows(r, 1));
+      const float mean = z.mean();
+      // Two passes over an L1-resident row: no cancellation from E[z^2]-E[z]^2.
+      z.array() -= mean;
+      const float inv = 1.0f / std::sqrt(z.squaredNorm() / static_cast<float>(h) + eps);
+      z *= inv;
+      if (xhat.data() != nullptr) as_eigen(xhat.middle_rows(r, 1)) = z;
+      as_eigen(y.middle_rows(r, 1)) = z.cwiseProduct(gamma) + beta;
       if (!rstd.empty()) rstd[static_cast<std::size_t>(r)] = inv;
     }
   }, 8);
