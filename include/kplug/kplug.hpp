@@ -44,6 +44,7 @@
 #include "kplug/bert/checkpoint.hpp"
 #include "kplug/bert/config.hpp"
 #include "kplug/bert/encoder.hpp"
+#include "kplug/bert/gemm.hpp"
 #include "kplug/bert/heads.hpp"
 #include "kplug/bert/kernels.hpp"
 #include "kplug/bert/weights.hpp"
