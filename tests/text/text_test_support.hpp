@@ -4,24 +4,15 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "kplug/text/wordpiece.hpp"
+#include "support/model_paths.hpp"  // minilm_dir(), fixture()
 
 namespace kplug_test {
 
-// $KPLUG_MINILM_DIR, else $HOME/.cache/kplug/all-MiniLM-L6-v2.
-inline std::string minilm_dir() {
-  if (const char* dir = std::getenv("KPLUG_MINILM_DIR"); dir != nullptr && *dir != '\0') return dir;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "") + "/.cache/kplug/all-MiniLM-L6-v2";
-}
-
-inline std::string tokenizer_fixture() {
-  return std::string(KPLUG_SOURCE_DIR) + "/tests/fixtures/minilm/tokenizer.jsonl";
-}
+inline std::string tokenizer_fixture() { return fixture("minilm/tokenizer.jsonl"); }
 
 // The MiniLM tokenizer, or a test failure saying how to get the model (the
 // tests never skip: a missing model is a broken setup).

@@ -225,15 +225,16 @@ inline void bert_cpu::backward(const encoder_input& in, std::span<const std::int
   require_shape(grad_out, p, output_size(), what, "grad_out");
   require_shape(grad_in, in.tokens(), h, what, "grad_in");
 
-  if (!cache_valid_ || cache_key_ != key_of(in, positions)) {
+  if (const std::uint64_t key = key_of(in, positions); !cache_valid_ || cache_key_ != key) {
     head_out_.resize(p, output_size());
     run_forward(in, positions, head_out_.view(), true);
-    cache_key_ = key_of(in, positions);
+    cache_key_ = key;
     cache_valid_ = true;
   }
 
   // dL/d(gathered rows), then scattered (summed for repeated positions).
-  matrix<float> dgathered(p, h);
+  matrix<float>& dgathered = gathered_;  // the gathered rows are not needed after the head's forward
+  dgathered.resize(p, h);
   std::visit(
       [&](auto& head) {
         using H = std::decay_t<decltype(head)>;
