@@ -100,7 +100,7 @@ class bert_weights {
   weight_vector vector_tensor(const std::string& name, index_t size);
   linear_weights linear(const std::string& name, index_t out, index_t in);
   layer_norm_weights norm(const std::string& name, index_t size);
-  const io::tensor_view* find_any(const std::string& name, const std::string& alternative);
+  std::optional<io::tensor_view> find_any(const std::string& name, const std::string& alternative) const;
   std::span<const float> floats_of(const io::tensor_view& t);
   [[noreturn]] void fail(const std::string& name, const std::string& why) const;
 
@@ -112,7 +112,6 @@ class bert_weights {
 
   std::deque<std::vector<float>> owned_;
   std::deque<kernels::packed_panels> packed_;
-  std::optional<io::tensor_view> found_;
   embedding_weights embeddings_;
   std::vector<encoder_layer_weights> layers_;
   std::optional<linear_weights> pooler_;
@@ -132,10 +131,11 @@ inline void bert_weights::fail(const std::string& name, const std::string& why) 
   throw error("loading BERT weights", path_ + ": tensor \"" + name + "\"", why);
 }
 
-inline const io::tensor_view* bert_weights::find_any(const std::string& name, const std::string& alternative) {
-  found_ = file_.find(name);
-  if (!found_ && !alternative.empty()) found_ = file_.find(alternative);
-  return found_ ? &*found_ : nullptr;
+inline std::optional<io::tensor_view> bert_weights::find_any(const std::string& name,
+                                                             const std::string& alternative) const {
+  auto found = file_.find(name);
+  if (!found && !alternative.empty()) found = file_.find(alternative);
+  return found;
 }
 
 inline std::span<const float> bert_weights::floats_of(const io::tensor_view& t) {
@@ -173,7 +173,7 @@ inline std::string gamma_beta_alias(const std::string& name) {
 }  // namespace detail
 
 inline weight_matrix bert_weights::matrix_tensor(const std::string& name, index_t rows, index_t cols) {
-  const io::tensor_view* t = find_any(name, {});
+  const auto t = find_any(name, {});
   if (!t) fail(name, "is missing from the checkpoint");
   const std::vector<index_t> want{rows, cols};
   if (t->ndim() != 2 || t->shape()[0] != rows || t->shape()[1] != cols)
@@ -182,7 +182,7 @@ inline weight_matrix bert_weights::matrix_tensor(const std::string& name, index_
 }
 
 inline weight_vector bert_weights::vector_tensor(const std::string& name, index_t size) {
-  const io::tensor_view* t = find_any(name, detail::gamma_beta_alias(name));
+  const auto t = find_any(name, detail::gamma_beta_alias(name));
   if (!t) fail(name, "is missing from the checkpoint");
   if (t->ndim() != 1 || t->shape()[0] != size)
     fail(name, "has shape " + detail::shape_string(t->shape()) + ", the config implies [" + std::to_string(size) + "]");
