@@ -8,5 +8,9 @@
 namespace kplug::cli {
 
 int run_encode(std::span<char* const> args);
+int run_eval(std::span<char* const> args);
+int run_tune(std::span<char* const> args);
+int run_train_head(std::span<char* const> args);
+int run_export(std::span<char* const> args);
 
 }  // namespace kplug::cli

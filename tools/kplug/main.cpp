@@ -24,12 +24,17 @@ struct command {
 constexpr command commands[] = {
     {"encode", "encode JSONL text with a BERT checkpoint, optionally injecting knowledge",
      kplug::cli::run_encode},
+    {"train-head", "train a linear mention-typing head over a frozen encoder (no knowledge)",
+     kplug::cli::run_train_head},
+    {"tune", "map-tune a knowledge plugin for a frozen mention-typing model", kplug::cli::run_tune},
+    {"eval", "accuracy of a mention-typing model, optionally with knowledge", kplug::cli::run_eval},
+    {"export", "write mention-typing data as spliced input rows for training elsewhere", kplug::cli::run_export},
 };
 
 void print_usage(std::FILE* to) {
   std::fputs("usage: kplug <command> [options]\n\ncommands:\n", to);
   for (const command& c : commands)
-    std::fprintf(to, "  %-10.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
+    std::fprintf(to, "  %-11.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                  static_cast<int>(c.summary.size()), c.summary.data());
   std::fputs("\n'kplug <command> --help' describes a command's options.\n", to);
 }
