@@ -66,3 +66,17 @@
 #include "kplug/train/example.hpp"
 #include "kplug/train/map_tuner.hpp"
 #include "kplug/train/objective.hpp"
+
+// Knowledge-base construction: WordNet 3.0 and TransE embeddings.
+#include "kplug/wordnet/alias_builder.hpp"
+#include "kplug/wordnet/database.hpp"
+#include "kplug/wordnet/files.hpp"
+#include "kplug/wordnet/lexicographer_files.hpp"
+#include "kplug/wordnet/morphology.hpp"
+#include "kplug/wordnet/pointer_symbols.hpp"
+#include "kplug/wordnet/relations.hpp"
+#include "kplug/wordnet/sense_index.hpp"
+#include "kplug/wordnet/supersense_dataset.hpp"
+#include "kplug/kge/link_prediction.hpp"
+#include "kplug/kge/transe.hpp"
+#include "kplug/kge/triples.hpp"

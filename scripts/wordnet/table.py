@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""The WordNet results table from the pipeline's kplug eval summaries
+(standard library only; any python3).
+
+    python3 scripts/wordnet/table.py --work DIR --seeds "1 2 3" [--kb-report FILE]
+"""
+import argparse
+import json
+import os
+import statistics
+
+MODELS = [("a", "(a) linear head over frozen MiniLM"), ("b", "(b) MiniLM fine-tuned (PyTorch)")]
+CONDITIONS = [
+    ("none", "no knowledge"),
+    ("random", "random mapper (untrained)"),
+    ("closed", "closed-form alignment mapper"),
+    ("tuned", "map-tuned mapper (model frozen)"),
+    ("upper", "trained with knowledge from the start (upper ref.)"),
+]
+COLUMNS = [("gold", "test"), ("gold", "test-rare"), ("linker", "test"), ("linker", "test-rare")]
+
+
+def load(work, seed, model, cond, ents, subset):
+    if cond == "none":
+        ents = "gold"  # no entities are used: the same figure in both column groups
+    path = os.path.join(work, f"seed-{seed}", "eval", f"{model}-{cond}-{ents}-{subset}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def cell(values):
+    if not values:
+        return "n/a"
+    mean = 100 * statistics.mean(values)
+    if len(values) == 1:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {100 * statistics.stdev(values):.1f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--seeds", required=True)
+    ap.add_argument("--kb-report")
+    args = ap.parse_args()
+    seeds = args.seeds.split()
+    print(f"## WordNet supersense typing: accuracy (%), mean ± std over seeds {', '.join(seeds)}\n")
+    print("| model | knowledge | test, gold entities | rare, gold | test, linker entities | rare, linker |")
+    print("|---|---|---|---|---|---|")
+    for m, mname in MODELS:
+        for c, cname in CONDITIONS:
+            cells = []
+            for ents, subset in COLUMNS:
+                vals = [s["accuracy"] for seed in seeds if (s := load(args.work, seed, m, c, ents, subset))]
+                cells.append(cell(vals) if len(vals) == len(seeds) else "n/a")
+            print(f"| {mname} | {cname} | " + " | ".join(cells) + " |")
+    # Sizes and linking quality, from the first seed's summaries.
+    seed = seeds[0]
+    t = load(args.work, seed, "a", "tuned", "linker", "test")
+    r = load(args.work, seed, "a", "tuned", "linker", "test-rare")
+    g = load(args.work, seed, "a", "tuned", "gold", "test")
+    if t and r and g:
+        print(f"\nSeed {seed}: {t['instances']} test instances, {r['instances']} in the rare subset; "
+              f"{g['typed_with_entity']} of {g['instances']} gold entities are in the knowledge base; "
+              f"the linker found a candidate for {t['linked']} test mentions, "
+              f"{t['linked_correct']} of them the gold synset "
+              f"({100 * t['linked_correct'] / max(1, t['instances']):.1f}% of all test mentions).")
+    if args.kb_report and os.path.exists(args.kb_report):
+        print("\nKnowledge-base embeddings (kplug_transe report):\n")
+        with open(args.kb_report) as f:
+            print("```\n" + f.read().strip() + "\n```")
+
+
+if __name__ == "__main__":
+    main()
