@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git unzip python3-pip
   libeigen3-dev libxtensor-dev nlohmann-json3-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
+  wordnet-base wordnet-sense-index  # the WordNet tests read the real files
 )
 
 missing=()
