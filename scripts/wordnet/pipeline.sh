@@ -60,8 +60,11 @@ step() {
   local inputs=()
   while [[ "$1" != -- ]]; do inputs+=("$1"); shift; done
   shift
-  local key
-  key="$({ printf '%s\n' "$*"; for f in "${inputs[@]}"; do key_of "$f"; done; } | sha256sum | cut -c1-16)"
+  # Paths of the checkout and the build are not part of the key: the tools'
+  # contents are (tools.key), so a moved checkout reuses the cache.
+  local cmd="$*" key
+  cmd="${cmd//"$build"/BUILD}"; cmd="${cmd//"$root"/ROOT}"
+  key="$({ printf '%s\n' "$cmd"; for f in "${inputs[@]}"; do key_of "$f"; done; } | sha256sum | cut -c1-16)"
   if [[ -e "$out" && -f "$out.key" && "$(cat "$out.key")" == "$key" ]]; then
     printf '[%4ds] cached  %s\n' $((SECONDS - start)) "$name"
     return
