@@ -205,6 +205,20 @@ TEST_F(TypingTools, OffsetsAreCharacters) {
   EXPECT_EQ(run_kplug({"eval", "--model", model(), "--data", scratch.file("d.jsonl")}, scratch).status, 1);
 }
 
+// A typed mention beyond the model's 512 positions cannot be read: an
+// error, not the prediction of some other row.
+TEST_F(TypingTools, AMentionTruncatedAwayIsAnError) {
+  temp_dir scratch;
+  std::string text;
+  for (int i = 0; i < 600; ++i) text += "word ";
+  const auto start = static_cast<int>(text.size());
+  text += "dog";
+  write_file(scratch.file("d.jsonl"), instance(text, start, start + 3, "", "x"));
+  const auto r = run_kplug({"eval", "--model", model(), "--data", scratch.file("d.jsonl")}, scratch);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("beyond the model's 512 rows"), std::string::npos) << r.err;
+}
+
 TEST_F(TypingTools, UnknownLabelsAreCountedNotFatal) {
   temp_dir scratch;
   write_file(scratch.file("d.jsonl"), instance("the dog barked", 4, 7, "", "x") +

@@ -198,7 +198,11 @@ void forward_examples(backend::bert_cpu& encoder, const splice::planner& planner
       const train::example& ex = examples[first + b];
       planner.build_into(ex.tokens, ex.mentions, ex.rows, plans[b]);
       const std::int32_t row = plans[b].old_to_new[static_cast<std::size_t>(ex.targets[0].token)];
-      positions.push_back(offset + std::max(row, 0));  // a truncated-away head reads row 0 ([CLS])
+      if (row < 0)  // truncated away: reading any other row would be a silent wrong answer
+        throw error("run the downstream model", "instance " + std::to_string(first + b + 1) + " of the data",
+                    "its typed mention lies beyond the model's " + std::to_string(planner.config().max_length) +
+                        " rows; shorten the text");
+      positions.push_back(offset + row);
       offset += plans[b].length();
     }
     splice::pack_into(std::span<const splice::splice_plan>(plans).first(count), packed);
