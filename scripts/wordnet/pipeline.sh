@@ -84,16 +84,24 @@ first_seed="${seeds%% *}"
 data0="$work/data-$pos-$first_seed"
 step "WordNet data (pos $pos, seed $first_seed)" "$data0" "$tools_key" -- \
   "$prepare" --wordnet "$wordnet" --model "$minilm" --pos "$pos" --seed "$first_seed" --out "$data0"
+# The triples are the same for every part of speech and seed (all synsets,
+# all relations); a copy outside the data directory keeps the knowledge base's
+# key, and so everything built on it, shared between --pos noun and verb.
+triples="$work/triples.tsv"
+cmp -s "$data0/triples.tsv" "$triples" || cp "$data0/triples.tsv" "$triples"
 kb="$work/kb"
-step "TransE embeddings of WordNet" "$kb" "$tools_key" "$data0/triples.tsv" -- \
-  "$transe" --triples "$data0/triples.tsv" --out "$kb" --seed 1
+step "TransE embeddings of WordNet" "$kb" "$tools_key" "$triples" -- \
+  "$transe" --triples "$triples" --out "$kb" --seed 1
 aliases="$data0/aliases.tsv"
 
 for seed in $seeds; do
   d="$work/data-$pos-$seed"
   [[ $seed == "$first_seed" ]] || step "WordNet data (pos $pos, seed $seed)" "$d" "$tools_key" -- \
     "$prepare" --wordnet "$wordnet" --model "$minilm" --pos "$pos" --seed "$seed" --out "$d"
-  s="$work/seed-$seed"; mkdir -p "$s/models" "$s/plugins" "$s/export" "$s/eval"
+  # Nouns keep the plain name (the layout RESULTS-wordnet.md was made with);
+  # another part of speech gets its own directories, never a noun's.
+  s="$work/seed-$seed"; [[ $pos == noun ]] || s+="-$pos"
+  mkdir -p "$s/models" "$s/plugins" "$s/export" "$s/eval"
   labels="$d/labels.txt"
 
   # Downstream model (a): a linear head over frozen MiniLM, trained by kplug.
@@ -167,5 +175,6 @@ for seed in $seeds; do
   done
 done
 
-python3 "$here/table.py" --work "$work" --seeds "$seeds" --kb-report "$kb/report.txt" | tee "$work/results.md"
-printf '[%4ds] done; table in %s\n' $((SECONDS - start)) "$work/results.md"
+results="$work/results.md"; [[ $pos == noun ]] || results="$work/results-$pos.md"
+python3 "$here/table.py" --work "$work" --seeds "$seeds" --pos "$pos" --kb-report "$kb/report.txt" | tee "$results"
+printf '[%4ds] done; table in %s\n' $((SECONDS - start)) "$results"

@@ -2,7 +2,7 @@
 """The WordNet results table from the pipeline's kplug eval summaries
 (standard library only; any python3).
 
-    python3 scripts/wordnet/table.py --work DIR --seeds "1 2 3" [--kb-report FILE]
+    python3 scripts/wordnet/table.py --work DIR --seeds "1 2 3" [--pos noun|verb] [--kb-report FILE]
 """
 import argparse
 import json
@@ -20,10 +20,15 @@ CONDITIONS = [
 COLUMNS = [("gold", "test"), ("gold", "test-rare"), ("linker", "test"), ("linker", "test-rare")]
 
 
-def load(work, seed, model, cond, ents, subset):
+def seed_dir(work, seed, pos):
+    """pipeline.sh's directory for one seed: plain for nouns, suffixed otherwise."""
+    return os.path.join(work, f"seed-{seed}" if pos == "noun" else f"seed-{seed}-{pos}")
+
+
+def load(work, seed, model, cond, ents, subset, pos):
     if cond == "none":
         ents = "gold"  # no entities are used: the same figure in both column groups
-    path = os.path.join(work, f"seed-{seed}", "eval", f"{model}-{cond}-{ents}-{subset}.json")
+    path = os.path.join(seed_dir(work, seed, pos), "eval", f"{model}-{cond}-{ents}-{subset}.json")
     if not os.path.exists(path):
         return None
     with open(path) as f:
@@ -43,17 +48,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--seeds", required=True)
+    ap.add_argument("--pos", default="noun", choices=["noun", "verb"])
     ap.add_argument("--kb-report")
     args = ap.parse_args()
     seeds = args.seeds.split()
-    print(f"## WordNet supersense typing: accuracy (%), mean ± std over seeds {', '.join(seeds)}\n")
+    print(f"## WordNet supersense typing ({args.pos}s): accuracy (%), mean ± std over seeds {', '.join(seeds)}\n")
     print("| model | knowledge | test, gold entities | rare, gold | test, linker entities | rare, linker |")
     print("|---|---|---|---|---|---|")
     for m, mname in MODELS:
         for c, cname in CONDITIONS:
             cells = []
             for ents, subset in COLUMNS:
-                vals = [s["accuracy"] for seed in seeds if (s := load(args.work, seed, m, c, ents, subset))]
+                vals = [s["accuracy"] for seed in seeds if (s := load(args.work, seed, m, c, ents, subset, args.pos))]
                 cells.append(cell(vals) if len(vals) == len(seeds) else "n/a")
             print(f"| {mname} | {cname} | " + " | ".join(cells) + " |")
     # The issue's targets: map-tuning against no knowledge, gold entities.
@@ -63,8 +69,8 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for m, mname in MODELS:
         for subset in ("test", "test-rare"):
-            base = [load(args.work, seed, m, "none", "gold", subset) for seed in seeds]
-            tuned = [load(args.work, seed, m, "tuned", "gold", subset) for seed in seeds]
+            base = [load(args.work, seed, m, "none", "gold", subset, args.pos) for seed in seeds]
+            tuned = [load(args.work, seed, m, "tuned", "gold", subset, args.pos) for seed in seeds]
             if not all(base) or not all(tuned):
                 continue
             b = [x["accuracy"] for x in base]
@@ -75,9 +81,9 @@ def main():
             print(f"| {mname} | {subset} | {cell(b)} | {cell(t)} | {gain:+.1f} | {std:.1f} | {verdict} |")
     # Sizes and linking quality, from the first seed's summaries.
     seed = seeds[0]
-    t = load(args.work, seed, "a", "tuned", "linker", "test")
-    r = load(args.work, seed, "a", "tuned", "linker", "test-rare")
-    g = load(args.work, seed, "a", "tuned", "gold", "test")
+    t = load(args.work, seed, "a", "tuned", "linker", "test", args.pos)
+    r = load(args.work, seed, "a", "tuned", "linker", "test-rare", args.pos)
+    g = load(args.work, seed, "a", "tuned", "gold", "test", args.pos)
     if t and r and g:
         print(f"\nSeed {seed}: {t['instances']} test instances, {r['instances']} in the rare subset; "
               f"{g['typed_with_entity']} of {g['instances']} gold entities are in the knowledge base; "
