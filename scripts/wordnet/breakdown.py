@@ -78,7 +78,7 @@ def main():
     ap.add_argument("--kplug", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "tools", "kplug"))
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split()]
-    # acc[(model, slice, cond)] = per-seed accuracies; share[slice] = per-seed instance counts
+    # acc[(model, slice, cond)]: per-seed accuracies; count[slice]: per-seed instance counts
     acc = collections.defaultdict(list)
     count = collections.defaultdict(list)
     for seed in seeds:
