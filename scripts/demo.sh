@@ -9,8 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPLUG_BUILD_DIR:-$root/build}
 
-bash "$root/scripts/install-deps.sh" >&2
-bash "$root/scripts/install-experiment-deps.sh" >&2
+bash "$root/scripts/install-experiment-deps.sh" >&2  # the build's packages too
 export KPLUG_MINILM_DIR=${KPLUG_MINILM_DIR:-$HOME/.cache/kplug/all-MiniLM-L6-v2}
 bash "$root/scripts/fetch-model.sh" "$KPLUG_MINILM_DIR" >&2
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

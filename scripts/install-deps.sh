@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building and testing kplug needs on Debian 12, and nothing
-# that is already there. Safe to run any number of times.
+# Installs what building and testing kplug needs on Debian 12, plus any
+# Debian packages named as arguments, and nothing that is already there.
+# Safe to run any number of times.
+#   bash scripts/install-deps.sh [PACKAGE...]
 set -euo pipefail
 
 packages=(
@@ -8,6 +10,7 @@ packages=(
   libeigen3-dev libxtensor-dev nlohmann-json3-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
   wordnet-base wordnet-sense-index  # the WordNet tests read the real files
+  "$@"
 )
 
 missing=()

@@ -10,7 +10,7 @@
 # (or contents) of its inputs: a second run redoes only what changed.
 # Needs the kplug tools built (scripts/build.sh), MiniLM fetched
 # (scripts/fetch-model.sh) and /usr/bin/python3 with torch + transformers
-# (scripts/install-deps.sh --torch); scripts/demo.sh does all of it.
+# (scripts/install-experiment-deps.sh); scripts/demo.sh does all of it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
