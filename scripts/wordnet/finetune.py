@@ -233,6 +233,16 @@ def set_threads(n):
         pass
 
 
+def spliced_embeddings(word_embeddings, mapper, kb, batch):
+    """Input embeddings of a batch: word embeddings, with mapper(kb row) at every entity
+    slot. Out of place, so that gradients reach the mapper."""
+    embeds = word_embeddings(batch.ids.clamp(min=0))
+    if len(batch.entity_rows):
+        vectors = torch.from_numpy(np.asarray(kb[batch.entity_rows], dtype=np.float32))
+        embeds = embeds.index_put(tuple(batch.ids.eq(-1).nonzero().t()), mapper(vectors))
+    return embeds
+
+
 class MentionTyper(torch.nn.Module):
     """BertForTokenClassification read at one head row per sequence, plus an optional
     affine mapper that turns knowledge-base rows into the input embeddings of slots."""
@@ -247,16 +257,12 @@ class MentionTyper(torch.nn.Module):
         bert = self.model.bert
         common = dict(attention_mask=batch.mask, token_type_ids=batch.segments,
                       position_ids=batch.positions)
-        slot = batch.ids.eq(-1)
         if self.mapper is None:
             out = bert(input_ids=batch.ids, **common)
         else:
             # The slot's vector takes the place of a word embedding; position, segment
             # embeddings and LayerNorm are still added by BertEmbeddings.
-            embeds = bert.embeddings.word_embeddings(batch.ids.clamp(min=0))
-            if len(batch.entity_rows):
-                vectors = torch.from_numpy(np.asarray(self.kb[batch.entity_rows], dtype=np.float32))
-                embeds = embeds.index_put(tuple(slot.nonzero().t()), self.mapper(vectors))
+            embeds = spliced_embeddings(bert.embeddings.word_embeddings, self.mapper, self.kb, batch)
             out = bert(inputs_embeds=embeds, **common)
         return out.last_hidden_state[torch.arange(len(batch.heads)), batch.heads]
 
@@ -471,7 +477,7 @@ def save_checkpoint(typer, base_dir, labels, out_dir, mapper_bias_shape):
                 typer.mapper.bias.detach().numpy().astype(np.float32).reshape(mapper_bias_shape))
 
 
-def load_saved(out_dir, kb):
+def load_saved(out_dir):
     """The checkpoint as a user would load it: transformers' Auto class (+ the mapper)."""
     transformers.logging.set_verbosity_error()
     model = AutoModelForTokenClassification.from_pretrained(str(out_dir)).eval()
@@ -492,10 +498,7 @@ def reloaded_head_logits(model, mapper, kb, examples, batch_size):
         if mapper is None:
             out = model(input_ids=batch.ids, **common).logits
         else:
-            embeds = model.get_input_embeddings()(batch.ids.clamp(min=0))
-            if len(batch.entity_rows):
-                vectors = torch.from_numpy(np.asarray(kb[batch.entity_rows], dtype=np.float32))
-                embeds[batch.ids.eq(-1)] = mapper(vectors)
+            embeds = spliced_embeddings(model.get_input_embeddings(), mapper, kb, batch)
             out = model(inputs_embeds=embeds, **common).logits
         for i, row in zip(idx, out[torch.arange(len(idx)), batch.heads]):
             logits[i] = row
@@ -567,7 +570,7 @@ def evaluate_only(args):
     if not (directory / "config.json").is_file():
         raise UsageError(f"{directory}: no config.json; --eval-only needs a saved checkpoint directory")
     kb = load_kb(args.kb) if args.kb else None
-    model, mapper = load_saved(directory, kb)
+    model, mapper = load_saved(directory)
     if kb is not None and mapper is None:
         raise UsageError(f"{directory}: --kb given but the checkpoint has no mapper_weight.npy")
     examples = read_examples(args.data, model.config, model.config.num_labels,
@@ -632,7 +635,7 @@ def fine_tune(args):
     # Cross-check the files, not the in-memory model: reload as a user would.
     check = (dev_examples or train_examples)[:RELOAD_CHECK_EXAMPLES]
     ours = predict(typer, check, args.batch_size * 2)
-    reloaded, reloaded_mapper = load_saved(out_dir, kb)
+    reloaded, reloaded_mapper = load_saved(out_dir)
     theirs = reloaded_head_logits(reloaded, reloaded_mapper, kb, check, args.batch_size * 2)
     diff = (ours - theirs).abs().max().item()
     best_acc = next((h.get("dev_accuracy") for h in history if h["epoch"] == best_epoch), None)
