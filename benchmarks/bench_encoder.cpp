@@ -41,19 +41,23 @@ kplug::backend::bert_cpu& backend() {
 }
 
 // A packed batch of `batch` sequences of `length` random word pieces
-// ([CLS] ... [SEP]), and the rows of all tokens as head positions.
+// ([CLS] ... [SEP]), and the rows of all tokens as head positions. Every row
+// is an entity slot whose entity row is its token's embedding, so that the
+// backward returns the gradient of every input row, as PyTorch's
+// inputs_embeds gradient does in compare_torch.py.
 struct batch_data {
   kplug::matrix<float> rows;
+  std::vector<kplug::token_id> ids;
   std::vector<std::int32_t> offsets, position_ids, segment_ids, positions;
   std::vector<std::uint8_t> mask;
-  kplug::encoder_input input() const { return {rows.view(), offsets, position_ids, segment_ids, mask}; }
+  kplug::model_input input() const { return {offsets, ids, position_ids, segment_ids, mask, positions, positions}; }
 };
 
 batch_data make_batch(index_t batch, index_t length) {
   auto& b = backend();
   kplug::xoshiro256 rng(42);
   batch_data d;
-  std::vector<kplug::token_id> ids;
+  std::vector<kplug::token_id>& ids = d.ids;
   d.offsets.push_back(0);
   for (index_t s = 0; s < batch; ++s) {
     for (index_t i = 0; i < length; ++i) {
@@ -89,7 +93,7 @@ void BM_minilm_forward(benchmark::State& state) {
   const batch_data d = make_batch(batch, length);
   kplug::matrix<float> hidden(batch * length, b.hidden_size());
   for (auto _ : state) {
-    b.encode(d.input(), hidden.view());
+    b.encode(d.input(), d.rows.view(), hidden.view());
     benchmark::DoNotOptimize(hidden.data());
   }
   const double items = static_cast<double>(state.iterations() * batch * length);
@@ -104,9 +108,9 @@ void BM_minilm_backward(benchmark::State& state) {
   const batch_data d = make_batch(batch, length);
   const index_t t = batch * length;
   kplug::matrix<float> out(t, b.output_size()), grad_out(t, b.output_size(), 1.0f), grad_in(t, b.hidden_size());
-  b.forward(d.input(), d.positions, out.view());  // keeps the activations
+  b.forward(d.input(), d.rows.view(), d.positions, out.view());  // keeps the activations
   for (auto _ : state) {
-    b.backward(d.input(), d.positions, grad_out.view(), grad_in.view());
+    b.backward(d.input(), d.rows.view(), d.positions, grad_out.view(), grad_in.view());
     benchmark::DoNotOptimize(grad_in.data());
   }
   state.counters["tokens_per_second"] =

@@ -15,7 +15,7 @@ namespace {
 void BM_xxh64(benchmark::State& state) {
   std::vector<std::byte> data(static_cast<std::size_t>(state.range(0)));
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 131);
-  for (auto _ : state) benchmark::DoNotOptimize(kplug::plugin::xxh64(data));
+  for (auto _ : state) benchmark::DoNotOptimize(kplug::xxh64(data));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_xxh64)->Arg(64 << 10)->Arg(64 << 20);

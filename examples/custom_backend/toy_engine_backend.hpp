@@ -1,8 +1,12 @@
-// toy_engine_backend: the adapter that makes toy::engine (a stand-in for YOUR
-// engine, see toy_engine.hpp) a kplug::trainable_backend. This file is what
-// you write; docs/writing-a-backend.md walks through it. The adapter:
+// toy_engine_backend: toy::engine (a stand-in for YOUR engine, see
+// toy_engine.hpp) as a kplug::trainable_backend. This file is what you write;
+// docs/writing-a-backend.md walks through it. The engine runs from word-
+// embedding rows on the host, so it plugs in through kplug's ready adapter,
+// kplug::backend::rows_adapter, which executes the splice plan (embed the
+// tokens, write the mapped entity rows into their slots, sum the entity rows'
+// gradients). What is left to write is toy_engine_rows, which:
 //   * validates everything first, so that the engine (which trusts its caller)
-//     never sees an id, position or segment it would read out of bounds with;
+//     never sees a position or segment it would read out of bounds with;
 //   * translates layouts: kplug is row-major tokens x hidden over one PACKED
 //     batch, the engine is column-major dim x n over one sequence per call;
 //   * evaluates outputs only at the requested packed rows;
@@ -14,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <kplug/backend/concepts.hpp>
+#include <kplug/backend/rows_adapter.hpp>
+#include <kplug/core/encoder_input.hpp>
 #include <kplug/core/error.hpp>
 #include <kplug/core/matrix_view.hpp>
 #include <kplug/core/types.hpp>
@@ -23,17 +29,17 @@
 
 #include "toy_engine.hpp"
 
-class toy_engine_backend {
+class toy_engine_rows {
  public:
   // Non-owning: the engine outlives the adapter.
-  explicit toy_engine_backend(toy::engine& engine) : engine_(&engine) {}
+  explicit toy_engine_rows(toy::engine& engine) : engine_(&engine) {}
 
   // token_embedder
   kplug::index_t hidden_size() const { return engine_->dim(); }
   kplug::index_t vocab_size() const { return engine_->vocab(); }
 
   void embed_tokens(std::span<const kplug::token_id> ids, kplug::matrix_view<float> out) const {
-    const char* what = "toy_engine_backend::embed_tokens";
+    const char* what = "toy_engine_rows::embed_tokens";
     kplug::require_shape(out, kplug::index_t(ids.size()), hidden_size(), what, "out");
     for (std::size_t i = 0; i < ids.size(); ++i)
       if (ids[i] < 0 || ids[i] >= vocab_size())
@@ -44,12 +50,12 @@ class toy_engine_backend {
       for (int k = 0; k < rows.rows; ++k) out(t, k) = rows.at(k, t);
   }
 
-  // input_encoder
+  // rows_engine
   kplug::index_t output_size() const { return engine_->labels(); }
 
   void forward(const kplug::encoder_input& in, std::span<const std::int32_t> positions,
                kplug::matrix_view<float> out) {
-    const char* what = "toy_engine_backend::forward";
+    const char* what = "toy_engine_rows::forward";
     check(in, positions, what);
     kplug::require_shape(out, kplug::index_t(positions.size()), output_size(), what, "out");
     for (kplug::index_t s = 0; s < in.sequences(); ++s) {
@@ -62,10 +68,10 @@ class toy_engine_backend {
     }
   }
 
-  // input_differentiable
+  // differentiable_rows_engine
   void backward(const kplug::encoder_input& in, std::span<const std::int32_t> positions,
                 kplug::matrix_view<const float> grad_out, kplug::matrix_view<float> grad_in) {
-    const char* what = "toy_engine_backend::backward";
+    const char* what = "toy_engine_rows::backward";
     check(in, positions, what);
     kplug::require_shape(grad_out, kplug::index_t(positions.size()), output_size(), what, "grad_out");
     kplug::require_shape(grad_in, in.tokens(), hidden_size(), what, "grad_in");
@@ -123,4 +129,8 @@ class toy_engine_backend {
   toy::engine* engine_;
 };
 
+static_assert(kplug::backend::differentiable_rows_engine<toy_engine_rows>);
+
+// The backend: kplug's adapter around it.
+using toy_engine_backend = kplug::backend::rows_adapter<toy_engine_rows>;
 static_assert(kplug::trainable_backend<toy_engine_backend>);

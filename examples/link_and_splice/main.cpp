@@ -176,17 +176,19 @@ int run(int argc, char** argv) {
   const kplug::splice::planner planner(config);
   const kplug::splice::splice_plan plan = planner.build(tokens, marked, found.rows);
 
-  // 5. Backend inputs: token rows from the encoder, entity rows from the
-  //    knowledge base through the (identity) mapping, once per distinct entity.
+  // 5. The batch a backend receives: the plan's integers plus the mapped rows,
+  //    from the knowledge base through the (identity) mapping, once per
+  //    distinct entity. The backend embeds the tokens and splices the rows in.
   const std::vector<kplug::splice::splice_plan> plans{plan};
   const kplug::splice::packed_plan batch = kplug::splice::pack(plans);
-  kplug::matrix<float> mapped(static_cast<kplug::index_t>(batch.distinct_rows[0].size()), d_kb);
+  kplug::matrix<float> mapped(batch.entities(), d_kb);
   kb.gather(batch.distinct_rows[0], mapped);
   kplug::backend::mock_backend encoder(/*vocab_size=*/static_cast<kplug::index_t>(pieces.size()),
                                        /*hidden_size=*/d_kb, /*output_size=*/d_kb, /*max_positions=*/512);
-  kplug::matrix<float> rows(batch.tokens(), d_kb);
-  const std::vector<kplug::matrix_view<const float>> mapped_by_source{mapped.view()};
-  const kplug::encoder_input input = kplug::splice::assemble_inputs(encoder, batch, mapped_by_source, rows);
+  const std::vector<std::int32_t> cls_position{0};
+  kplug::matrix<float> out(1, encoder.output_size());
+  encoder.forward(batch.input(), mapped, cls_position, out);
+  const kplug::backend::mock_call& seen = encoder.last_input();  // the rows the mock's encoder ran on
 
   std::printf("\nspliced (format %s, %d positions%s):\n", format_name.c_str(), plan.length(),
               max_length > 0 ? (", max length " + std::to_string(max_length)).c_str() : "");
@@ -200,7 +202,7 @@ int run(int argc, char** argv) {
     } else {
       what = pieces[plan.input_ids[i]];
     }
-    const auto r = rows.row(i);
+    const auto r = seen.row(i);
     std::printf("  %3d  %8d  %7d  %-32s %6.3f %6.3f %6.3f\n", i, plan.position_ids[i], plan.segment_ids[i],
                 what.c_str(), r[0], r[1], r[2]);
   }
@@ -208,13 +210,10 @@ int run(int argc, char** argv) {
   for (std::size_t t = 0; t < plan.old_to_new.size(); ++t) std::printf(" %zu->%d", t, plan.old_to_new[t]);
   std::puts("");
 
-  // 6. The encoder runs on the spliced rows (CLS output shown).
-  const std::vector<std::int32_t> cls_position{0};
-  kplug::matrix<float> out(1, encoder.output_size());
-  encoder.forward(input, cls_position, out);
+  // 6. The encoder's output at [CLS].
   double norm = 0;
   for (float v : out.row(0)) norm += double(v) * v;
-  std::printf("mock encoder: %lld rows in, |output at [CLS]| = %.4f\n", static_cast<long long>(input.tokens()),
+  std::printf("mock encoder: %lld rows in, |output at [CLS]| = %.4f\n", static_cast<long long>(seen.tokens()),
               std::sqrt(norm));
   return 0;
 }

@@ -103,13 +103,11 @@ int main(int argc, char** argv) try {
   std::vector<sp::splice_plan> plans{planner.build(tokenizer.encode(text, 512), linked.mentions, linked.rows)};
   sp::packed_plan batch = sp::pack(plans);                     // ragged batch, one row per distinct entity
 
-  kplug::matrix<float> knowledge(batch.distinct_rows[0].size(), kb.d_kb());
-  kplug::matrix<float> mapped(knowledge.rows(), minilm.hidden_size());
+  kplug::matrix<float> knowledge(batch.entities(), kb.d_kb()), mapped(batch.entities(), minilm.hidden_size());
   kb.gather(batch.distinct_rows[0], knowledge);
   plugin.mapper.forward(knowledge, mapped);                    // entity vectors -> word-embedding space
-  kplug::matrix<float> rows(batch.tokens(), minilm.hidden_size()), hidden(batch.tokens(), minilm.hidden_size());
-  std::vector<kplug::matrix_view<const float>> by_source{mapped.view()};
-  minilm.encode(sp::assemble_inputs(minilm, batch, by_source, rows), hidden);   // the frozen model, knowledge in
+  kplug::matrix<float> hidden(batch.tokens(), minilm.hidden_size());
+  minilm.encode(batch.input(), mapped, hidden);                // the backend splices; the frozen model runs
   // readme-end
 
   std::printf("%zu mentions linked:", linked.mentions.size());

@@ -9,7 +9,6 @@
 #include <doctest/doctest.h>
 
 #include <kplug/backend/mock.hpp>
-#include <kplug/splice/assemble.hpp>
 #include <kplug/splice/batch.hpp>
 #include <kplug/splice/planner.hpp>
 #include <kplug/text/words.hpp>
@@ -56,14 +55,9 @@ kplug::token_sequence tokenize(const std::vector<kplug::text::word>& words) {
   return t;
 }
 
-struct injected {
-  kplug::splice::packed_plan batch;
-  kplug::matrix<float> rows;
-};
-
 // Runs text + annotations through kplug into the mock; the entity vector of
 // row r is (r + 1) * 100 in every column, so it is recognisable downstream.
-injected run(kplug::backend::mock_backend& encoder, const std::vector<std::string>& texts,
+void run(kplug::backend::mock_backend& encoder, const std::vector<std::string>& texts,
              const std::vector<std::vector<gold_annotation>>& gold) {
   const kplug::splice::planner planner({.format = kplug::splice::splice_format::entity_slash_mention(slash)});
   std::vector<kplug::splice::splice_plan> plans;
@@ -74,17 +68,13 @@ injected run(kplug::backend::mock_backend& encoder, const std::vector<std::strin
     for (const auto& m : mentions) rows.push_back(m.entity == "Q90" ? 0 : 1);  // a two-entity "knowledge base"
     plans.push_back(planner.build(tokenize(words), mentions, rows));
   }
-  injected out{kplug::splice::pack(plans), {}};
-  kplug::matrix<float> mapped(static_cast<kplug::index_t>(out.batch.distinct_rows[0].size()), encoder.hidden_size());
+  const kplug::splice::packed_plan batch = kplug::splice::pack(plans);
+  kplug::matrix<float> mapped(batch.entities(), encoder.hidden_size());
   for (kplug::index_t r = 0; r < mapped.rows(); ++r)
-    for (float& v : mapped.row(r)) v = static_cast<float>(out.batch.distinct_rows[0][std::size_t(r)] + 1) * 100.0f;
-  out.rows = kplug::matrix<float>(out.batch.tokens(), encoder.hidden_size());
-  const std::vector<kplug::matrix_view<const float>> by_source{mapped.view()};
-  const kplug::encoder_input input = kplug::splice::assemble_inputs(encoder, out.batch, by_source, out.rows);
-  std::vector<std::int32_t> cls_rows(out.batch.layout.offsets.begin(), out.batch.layout.offsets.end() - 1);
+    for (float& v : mapped.row(r)) v = static_cast<float>(batch.distinct_rows[0][std::size_t(r)] + 1) * 100.0f;
+  std::vector<std::int32_t> cls_rows(batch.layout.offsets.begin(), batch.layout.offsets.end() - 1);
   kplug::matrix<float> logits(static_cast<kplug::index_t>(cls_rows.size()), encoder.output_size());
-  encoder.forward(input, cls_rows, logits);
-  return out;
+  encoder.forward(batch.input(), mapped, cls_rows, logits);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // (example_link_and_splice --dir DIR writes such a set).
 #include <kplug/kplug.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -25,18 +26,20 @@ int main(int argc, char** argv) try {
 
   std::vector<sp::splice_plan> plans{plan};
   sp::packed_plan batch = sp::pack(plans);                     // ragged batch, one row per distinct entity
-  kplug::matrix<float> mapped(batch.distinct_rows[0].size(), knowledge.d_kb());
+  kplug::matrix<float> mapped(batch.entities(), knowledge.d_kb());
   knowledge.gather(batch.distinct_rows[0], mapped);            // (a mapping network goes here)
   kplug::backend::mock_backend encoder(30522, knowledge.d_kb(), 2, 512);   // any model_backend
-  kplug::matrix<float> rows(batch.tokens(), encoder.hidden_size());
-  std::vector<kplug::matrix_view<const float>> by_source{mapped.view()};
-  auto input = sp::assemble_inputs(encoder, batch, by_source, rows);      // word rows + entity rows
+  kplug::matrix<float> out(1, encoder.output_size());
+  encoder.forward(batch.input(), mapped, std::vector<std::int32_t>{0}, out);   // embeds, splices, runs; [CLS] out
+  const auto& seen = encoder.last_input();                     // what the mock's encoder ran on
   // readme-end
   std::printf("%zu mentions, %d rows, entity slots at", linked.mentions.size(), plan.length());
   for (const auto& slot : plan.slots) std::printf(" %d", slot.position);
-  std::printf("; encoder input %lld x %lld\n", static_cast<long long>(input.tokens()),
-              static_cast<long long>(input.embeddings.cols()));
-  return 0;
+  std::printf("; encoder input %lld x %lld\n", static_cast<long long>(seen.tokens()),
+              static_cast<long long>(seen.embeddings.cols()));
+  // The entity row arrived where the plan put it.
+  const auto row = seen.row(plan.slots[0].position);
+  return std::equal(row.begin(), row.end(), mapped.row(0).begin()) ? 0 : 2;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "%s\n", e.what());
   return 1;

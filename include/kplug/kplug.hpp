@@ -1,15 +1,21 @@
 // kplug umbrella header: the whole header-only core. Never pulls in CUDA;
-// the CUDA backend is opted into by including kplug/backend/cuda/*.cuh.
+// the CUDA backend is opted into by including kplug/backend/cuda/*.cuh. The
+// backend conformance suite (kplug/conformance/) needs GoogleTest and is
+// included by the test programs that instantiate it.
 #pragma once
 
 #include "kplug/version.hpp"
 
 #include "kplug/core/eigen.hpp"
+#include "kplug/core/encoder_input.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
+#include "kplug/core/memory_space.hpp"
+#include "kplug/core/model_input.hpp"
 #include "kplug/core/random.hpp"
 #include "kplug/core/thread_pool.hpp"
 #include "kplug/core/types.hpp"
+#include "kplug/core/xxh64.hpp"
 
 #include "kplug/io/mapped_file.hpp"
 #include "kplug/io/npy.hpp"
@@ -39,7 +45,9 @@
 #include "kplug/splice/planner.hpp"
 
 #include "kplug/backend/concepts.hpp"
+#include "kplug/backend/memory.hpp"
 #include "kplug/backend/mock.hpp"
+#include "kplug/backend/rows_adapter.hpp"
 #include "kplug/bert/attention.hpp"
 #include "kplug/bert/checkpoint.hpp"
 #include "kplug/bert/config.hpp"

@@ -1,6 +1,9 @@
-// The example backend of docs/writing-a-backend.md (examples/custom_backend)
-// models the concepts, agrees with the engine it adapts when that engine is
-// driven through its own API, and its backward matches finite differences.
+// The example backend of docs/writing-a-backend.md (examples/custom_backend):
+// the user's part, toy_engine_rows, agrees with the engine it adapts when
+// that engine is driven through its own API and its backward matches finite
+// differences; kplug's rows adapter around it executes splice plans exactly
+// as writing the entity rows by hand would. (The conformance suite runs on
+// the whole backend in examples/custom_backend/conformance_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +13,7 @@
 
 #include "../../examples/custom_backend/toy_engine_backend.hpp"
 #include "kplug/backend/concepts.hpp"
+#include "kplug/core/model_input.hpp"
 
 namespace {
 
@@ -17,13 +21,14 @@ using kplug::index_t;
 using kplug::matrix;
 using kplug::matrix_view;
 
-static_assert(kplug::token_embedder<toy_engine_backend>);
-static_assert(kplug::input_encoder<toy_engine_backend>);
-static_assert(kplug::input_differentiable<toy_engine_backend>);
+static_assert(kplug::token_embedder<toy_engine_rows>);
+static_assert(kplug::backend::rows_engine<toy_engine_rows>);
+static_assert(kplug::backend::differentiable_rows_engine<toy_engine_rows>);
+static_assert(!kplug::model_backend<toy_engine_rows>, "rows engines take rows, backends take plans");
 static_assert(kplug::trainable_backend<toy_engine_backend>);
 // The engine itself, with its own API, is no backend: that is why adapters exist.
 static_assert(!kplug::token_embedder<toy::engine>);
-static_assert(!kplug::input_encoder<toy::engine>);
+static_assert(!kplug::backend::rows_engine<toy::engine>);
 
 constexpr int kVocab = 40, kDim = 6, kLabels = 4, kMaxLen = 12;
 
@@ -42,7 +47,7 @@ struct packed {
 
 struct fixture : ::testing::Test {
   toy::engine engine{kVocab, kDim, kLabels, kMaxLen, 77};
-  toy_engine_backend backend{engine};
+  toy_engine_rows backend{engine};
   packed batch;
 
   void SetUp() override {
@@ -166,6 +171,36 @@ TEST_F(CustomBackend, InjectedRowReachesOnlyItsSequence) {
     EXPECT_EQ(after[std::size_t(o)], before[std::size_t(o)]);                              // sequence 1
     EXPECT_NE(after[std::size_t(kLabels + o)], before[std::size_t(kLabels + o)]);          // sequence 2
     EXPECT_EQ(after[std::size_t(2 * kLabels + o)], before[std::size_t(2 * kLabels + o)]);  // sequence 3
+  }
+}
+
+TEST_F(CustomBackend, TheRowsAdapterSplicesAsWritingTheRowsByHandWould) {
+  // Slots at rows 1 and 5 (entity 0) and 8 (entity 1): the adapter embeds
+  // every token, then writes the entity rows over the slots.
+  const std::vector<std::int32_t> slot_rows = {1, 5, 8}, slot_entities = {0, 0, 1};
+  matrix<float> entities(2, kDim);
+  for (index_t k = 0; k < kDim; ++k) {
+    entities(0, k) = 0.1f * float(k) - 0.2f;
+    entities(1, k) = 0.3f - 0.05f * float(k);
+  }
+  const kplug::model_input in{batch.offsets,    batch.ids, batch.position_ids, batch.segment_ids,
+                              batch.mask,       slot_rows, slot_entities};
+  for (std::size_t i = 0; i < slot_rows.size(); ++i)
+    for (index_t k = 0; k < kDim; ++k) batch.rows(slot_rows[i], k) = entities(slot_entities[i], k);
+  toy_engine_backend adapter{toy_engine_rows{engine}};
+  const std::vector<std::int32_t> positions = {0, 3, 5, 9, 9};
+  matrix<float> out(index_t(positions.size()), kLabels);
+  adapter.forward(in, entities, positions, out);
+  EXPECT_EQ(std::vector<float>(out.data(), out.data() + out.rows() * kLabels), forward(positions));
+
+  matrix<float> grad_out(index_t(positions.size()), kLabels), grad_entities(2, kDim, -1.0f);
+  for (index_t r = 0; r < grad_out.rows(); ++r)
+    for (index_t o = 0; o < kLabels; ++o) grad_out(r, o) = std::cos(float(r + 2 * o));
+  adapter.backward(in, entities, positions, grad_out, grad_entities);
+  const std::vector<float> grad_rows = backward(positions, grad_out);
+  for (index_t k = 0; k < kDim; ++k) {
+    EXPECT_FLOAT_EQ(grad_entities(0, k), grad_rows[std::size_t(1 * kDim + k)] + grad_rows[std::size_t(5 * kDim + k)]);
+    EXPECT_FLOAT_EQ(grad_entities(1, k), grad_rows[std::size_t(8 * kDim + k)]);
   }
 }
 

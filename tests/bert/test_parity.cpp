@@ -4,7 +4,8 @@
 //
 // Tolerances (from the issue): hidden states and logits within 1e-4
 // absolute; input gradients within 1e-4 relative to the largest reference
-// gradient entry.
+// gradient entry. The spliced fixtures give every input row as a vector, so
+// they reach bert_cpu as entity rows of one slot each (packed_fixture).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -111,19 +112,35 @@ TEST(MiniLMParity, HiddenStatesOfRealSentencesInOnePackedBatch) {
   }
   ASSERT_EQ(offsets, int32_of(fixture("minilm/encode_offsets.npy")));
   const auto t = static_cast<index_t>(ids.size());
-  matrix<float> rows(t, b.hidden_size()), hidden(t, b.hidden_size());
-  b.embed_tokens(ids, rows.view());
-  const std::vector<std::int32_t> segments(ids.size(), 0);
+  matrix<float> hidden(t, b.hidden_size());
+  const std::vector<std::int32_t> segments(ids.size(), 0), no_slots;
   const std::vector<std::uint8_t> mask(ids.size(), 1);
-  b.encode({rows.view(), offsets, positions, segments, mask}, hidden.view());
+  // The backend embeds the token ids itself; no entity rows.
+  b.encode({offsets, ids, positions, segments, mask, no_slots, no_slots}, matrix<float>(0, b.hidden_size()),
+           hidden.view());
   expect_absolute(hidden, matrix_of(fixture("minilm/encode_hidden.npy")), 1e-4, "last hidden states");
 }
 
+// A packed batch given as the input embedding row of every token (word rows
+// and spliced entity rows, as the reference script built them). Every row
+// is passed as an entity slot with its own entity row, so the gradient with
+// respect to the entity rows is the gradient with respect to every input row.
 struct packed_fixture {
   matrix<float> embeddings;
   std::vector<std::int32_t> offsets, position_ids, segment_ids;
   std::vector<std::uint8_t> mask;
-  kplug::encoder_input input() const { return {embeddings.view(), offsets, position_ids, segment_ids, mask}; }
+  std::vector<kplug::token_id> token_ids;
+  std::vector<std::int32_t> every_row;
+
+  packed_fixture(matrix<float> e, std::vector<std::int32_t> o, std::vector<std::int32_t> p,
+                 std::vector<std::int32_t> s, std::vector<std::uint8_t> m)
+      : embeddings(std::move(e)), offsets(std::move(o)), position_ids(std::move(p)), segment_ids(std::move(s)),
+        mask(std::move(m)), token_ids(position_ids.size(), 0), every_row(position_ids.size()) {
+    std::iota(every_row.begin(), every_row.end(), 0);
+  }
+  kplug::model_input input() const {
+    return {offsets, token_ids, position_ids, segment_ids, mask, every_row, every_row};
+  }
 };
 
 packed_fixture splice_fixture() {
@@ -140,7 +157,7 @@ TEST(MiniLMParity, HiddenStatesWithSplicedRowsSharedPositionsSegmentsAndMask) {
   ASSERT_NE(std::count(f.mask.begin(), f.mask.end(), 0), 0);
   ASSERT_NE(std::count(f.segment_ids.begin(), f.segment_ids.end(), 1), 0);
   matrix<float> hidden(f.embeddings.rows(), b.hidden_size());
-  b.encode(f.input(), hidden.view());
+  b.encode(f.input(), f.embeddings, hidden.view());
   expect_absolute(hidden, matrix_of(fixture("minilm/splice_hidden.npy")), 1e-4, "spliced hidden states");
 }
 
@@ -153,9 +170,9 @@ TEST(MiniLMParity, InputGradientOfAFixedLoss) {
   std::vector<std::int32_t> all(static_cast<std::size_t>(t));
   std::iota(all.begin(), all.end(), 0);
   matrix<float> out(t, b.hidden_size()), grad_in(t, b.hidden_size());
-  b.forward(f.input(), all, out.view());
+  b.forward(f.input(), f.embeddings, all, out.view());
   expect_absolute(out, matrix_of(fixture("minilm/splice_hidden.npy")), 1e-4, "forward at every row");
-  b.backward(f.input(), all, matrix_of(fixture("minilm/grad_output.npy")).view(), grad_in.view());
+  b.backward(f.input(), f.embeddings, all, matrix_of(fixture("minilm/grad_output.npy")).view(), grad_in.view());
   expect_relative(grad_in, matrix_of(fixture("minilm/grad_input.npy")), 1e-4, "input gradient");
 }
 
@@ -174,13 +191,14 @@ void check_head_checkpoint(const std::string& name, std::string_view kind, index
   const auto p = static_cast<index_t>(positions.size());
 
   matrix<float> hidden(t, b.hidden_size());
-  b.encode(f.input(), hidden.view());
+  b.encode(f.input(), f.embeddings, hidden.view());
   expect_absolute(hidden, matrix_of(fixture(ref + "hidden.npy")), 1e-4, "last hidden states");
 
   matrix<float> logits(p, b.output_size()), grad_in(t, b.hidden_size());
-  b.forward(f.input(), positions, logits.view());
+  b.forward(f.input(), f.embeddings, positions, logits.view());
   expect_absolute(logits, matrix_of(fixture(ref + "logits.npy")), 1e-4, "head outputs");
-  b.backward(f.input(), positions, matrix_of(fixture(ref + "grad_logits.npy")).view(), grad_in.view());
+  b.backward(f.input(), f.embeddings, positions, matrix_of(fixture(ref + "grad_logits.npy")).view(),
+             grad_in.view());
   expect_relative(grad_in, matrix_of(fixture(ref + "grad_input.npy")), 1e-4, "input gradient through the head");
 }
 

@@ -36,11 +36,12 @@ TEST(SpliceBatch, PacksOffsetsRowsAndGlobalSlots) {
   EXPECT_EQ(p.attention_mask, std::vector<std::uint8_t>(24, 1));
   EXPECT_EQ(p.segment_ids, std::vector<std::int32_t>(24, 0));
   ASSERT_EQ(p.slots.size(), 5u);
-  EXPECT_EQ(p.slots[0], (packed_slot{2, 0, 0, 0, 42}));
-  EXPECT_EQ(p.slots[1], (packed_slot{10, 1, 0, 0, 42}));
-  EXPECT_EQ(p.slots[2], (packed_slot{15, 1, 1, 1, 42}));
-  EXPECT_EQ(p.slots[3], (packed_slot{20, 2, 0, 0, no_row}));
-  EXPECT_EQ(p.slots[4], (packed_slot{21, 2, 1, 0, 5}));
+  EXPECT_EQ(p.slot_rows, (std::vector<std::int32_t>{2, 10, 15, 20, 21}));
+  EXPECT_EQ(p.slots[0], (packed_slot{0, 0, 0, 42}));
+  EXPECT_EQ(p.slots[1], (packed_slot{1, 0, 0, 42}));
+  EXPECT_EQ(p.slots[2], (packed_slot{1, 1, 1, 42}));
+  EXPECT_EQ(p.slots[3], (packed_slot{2, 0, 0, no_row}));
+  EXPECT_EQ(p.slots[4], (packed_slot{2, 1, 0, 5}));
   std::vector<std::int32_t> slot_of(24, -1);
   slot_of[2] = 0;
   slot_of[10] = 1;
@@ -57,8 +58,27 @@ TEST(SpliceBatch, DeduplicatesRowsPerSource) {
   // another entity; no_row is one distinct (zero) row like any other.
   EXPECT_EQ(p.distinct_rows[0], (std::vector<row_index>{42, no_row, 5}));
   EXPECT_EQ(p.distinct_rows[1], (std::vector<row_index>{42}));
-  EXPECT_EQ(p.slot_mapped_index, (std::vector<std::int32_t>{0, 0, 0, 1, 2}));
+  // Stacked: source 0's three mapped rows, then source 1's one.
+  EXPECT_EQ(p.entity_offsets, (std::vector<std::int32_t>{0, 3, 4}));
+  EXPECT_EQ(p.entities(), 4);
+  EXPECT_EQ(p.slot_entities, (std::vector<std::int32_t>{0, 0, 3, 1, 2}));
   EXPECT_NO_THROW(validate_packed_plan(p, "test"));
+}
+
+TEST(SpliceBatch, InputIsTheBatchAsABackendReceivesIt) {
+  const packed_plan p = pack(three_plans());
+  const model_input in = p.input();
+  EXPECT_EQ(in.tokens(), 24);
+  EXPECT_EQ(in.sequences(), 3);
+  EXPECT_EQ(in.slots(), 5);
+  EXPECT_EQ(in.offsets.data(), p.layout.offsets.data());
+  EXPECT_EQ(in.token_ids.data(), p.input_ids.data());
+  EXPECT_EQ(in.position_ids.data(), p.position_ids.data());
+  EXPECT_EQ(in.segment_ids.data(), p.segment_ids.data());
+  EXPECT_EQ(in.attention_mask.data(), p.attention_mask.data());
+  EXPECT_EQ(in.slot_rows.data(), p.slot_rows.data());
+  EXPECT_EQ(in.slot_entities.data(), p.slot_entities.data());
+  EXPECT_NO_THROW(validate(in, model_limits{4, 3000, 512, 2}, p.entities(), "test"));
 }
 
 TEST(SpliceBatch, DedupMatchesAMapOnManySlots) {
@@ -87,8 +107,10 @@ TEST(SpliceBatch, DedupMatchesAMapOnManySlots) {
   const packed_plan p = pack(plans);
   ASSERT_EQ(p.sources(), 10u);
   for (int s = 0; s < 10; ++s) EXPECT_EQ(p.distinct_rows[s], expected[s]) << "source " << s;
-  for (std::size_t i = 0; i < p.slots.size(); ++i)
-    EXPECT_EQ(p.distinct_rows[p.slots[i].source][p.slot_mapped_index[i]], p.slots[i].row);
+  for (std::size_t i = 0; i < p.slots.size(); ++i) {
+    const auto src = p.slots[i].source;
+    EXPECT_EQ(p.distinct_rows[src][p.slot_entities[i] - p.entity_offsets[src]], p.slots[i].row);
+  }
   EXPECT_EQ(p.slots.size(), 20u * 15u);
 }
 
@@ -105,7 +127,8 @@ TEST(SpliceBatch, PackIntoReusesBuffers) {
   EXPECT_EQ(p.distinct_rows[0].data(), rows0);
   EXPECT_EQ(p.layout.offsets, (std::vector<std::int32_t>{0, 8, 19}));
   EXPECT_EQ(p.distinct_rows[0], (std::vector<row_index>{42}));
-  EXPECT_EQ(p.slot_mapped_index, (std::vector<std::int32_t>{0, 0, 0}));
+  EXPECT_EQ(p.slot_entities, (std::vector<std::int32_t>{0, 0, 1}));
+  EXPECT_EQ(p.entity_offsets, (std::vector<std::int32_t>{0, 1, 2}));
 }
 
 TEST(SpliceBatch, EmptyBatch) {
@@ -113,6 +136,7 @@ TEST(SpliceBatch, EmptyBatch) {
   EXPECT_EQ(p.tokens(), 0);
   EXPECT_EQ(p.sequences(), 0u);
   EXPECT_EQ(p.sources(), 0u);
+  EXPECT_EQ(p.entities(), 0);
   EXPECT_NO_THROW(validate_packed_plan(p, "test"));
 }
 
@@ -144,24 +168,29 @@ TEST(SpliceBatchErrors, ValidateCatchesHandEditedPackedPlans) {
   const packed_plan good = pack(three_plans());
   {
     auto p = good;
-    p.slot_mapped_index[4] = 3;
+    p.slot_entities[4] = 3;  // source 1's row for a slot of source 0
     expect_error([&] { validate_packed_plan(p, "run"); },
-                 {"packed_plan.slot_mapped_index[4]", "outside the 3 distinct rows of source 0"});
+                 {"packed_plan.slot_entities[4]", "not a mapped row of the slot's source 0"});
+  }
+  {
+    auto p = good;
+    p.slot_entities[4] = 4;
+    expect_error([&] { validate_packed_plan(p, "run"); }, {"model_input.slot_entities[4]", "outside the 4"});
   }
   {
     auto p = good;
     p.slots[2].source = 4;
-    expect_error([&] { validate_packed_plan(p, "run"); }, {"packed_plan.slots[2]", "source 4"});
+    expect_error([&] { validate_packed_plan(p, "run"); }, {"packed_plan.slot_entities[2]", "source 4"});
   }
   {
     auto p = good;
-    p.slots[0].position = 24;
-    expect_error([&] { validate_packed_plan(p, "run"); }, {"packed_plan.slots[0]", "position 24"});
+    p.slot_rows[0] = 24;
+    expect_error([&] { validate_packed_plan(p, "run"); }, {"model_input.slot_rows[0]", "row 24"});
   }
   {
     auto p = good;
     p.attention_mask.pop_back();
-    expect_error([&] { validate_packed_plan(p, "run"); }, {"packed_plan.attention_mask"});
+    expect_error([&] { validate_packed_plan(p, "run"); }, {"model_input.attention_mask"});
   }
   {
     auto p = good;
@@ -170,9 +199,13 @@ TEST(SpliceBatchErrors, ValidateCatchesHandEditedPackedPlans) {
   }
   {
     auto p = good;
-    p.slot_mapped_index.pop_back();
-    expect_error([&] { validate_packed_plan(p, "run"); },
-                 {"packed_plan.slot_mapped_index", "4 entries for 5"});
+    p.slot_entities.pop_back();
+    expect_error([&] { validate_packed_plan(p, "run"); }, {"model_input.slot_entities", "4 entries for 5"});
+  }
+  {
+    auto p = good;
+    p.entity_offsets[1] = 2;
+    expect_error([&] { validate_packed_plan(p, "run"); }, {"packed_plan.entity_offsets[1]", "3 distinct rows"});
   }
 }
 

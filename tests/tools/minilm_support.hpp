@@ -42,18 +42,17 @@ inline kplug::matrix<float> encode_in_process(
   const std::vector<std::int32_t> segments(ids.size(), 0);
   const std::vector<std::uint8_t> mask(ids.size(), 1);
   const auto n = static_cast<kplug::index_t>(ids.size());
-  kplug::matrix<float> embeddings(n, model.hidden_size());
-  model.embed_tokens(ids, embeddings.view());
-  for (const auto& [row, v] : entity_rows)
-    std::copy(v.begin(), v.end(), embeddings.row(static_cast<kplug::index_t>(row)).begin());
-  kplug::encoder_input in;
-  in.embeddings = embeddings.view();
-  in.offsets = offsets;
-  in.position_ids = positions;
-  in.segment_ids = segments;
-  in.attention_mask = mask;
+  std::vector<std::int32_t> slot_rows, slot_entities;
+  kplug::matrix<float> entities(static_cast<kplug::index_t>(entity_rows.size()), model.hidden_size());
+  for (std::size_t k = 0; k < entity_rows.size(); ++k) {
+    slot_rows.push_back(static_cast<std::int32_t>(entity_rows[k].first));
+    slot_entities.push_back(static_cast<std::int32_t>(k));
+    std::copy(entity_rows[k].second.begin(), entity_rows[k].second.end(),
+              entities.row(static_cast<kplug::index_t>(k)).begin());
+  }
+  const kplug::model_input in{offsets, ids, positions, segments, mask, slot_rows, slot_entities};
   kplug::matrix<float> hidden(n, model.hidden_size());
-  model.encode(in, hidden.view());
+  model.encode(in, entities.view(), hidden.view());
   return hidden;
 }
 

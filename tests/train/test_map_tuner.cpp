@@ -4,14 +4,18 @@
 
 #include <cmath>
 #include <kplug/backend/mock.hpp>
+#include <kplug/backend/rows_adapter.hpp>
 #include <kplug/kb/knowledge_base.hpp>
 #include <kplug/map/affine.hpp>
 #include <kplug/core/random.hpp>
 #include <kplug/map/init.hpp>
 #include <kplug/train/map_tuner.hpp>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "backend/foreign_memory.hpp"
 
 namespace {
 
@@ -84,17 +88,14 @@ void label_with_teacher(std::vector<train::example>& data, Backend& model,
   for (auto& e : data) {
     const std::vector<kplug::splice::splice_plan> plans{planner.build(e.tokens, e.mentions, e.rows)};
     const auto batch = kplug::splice::pack(plans);
-    matrix<float> x(static_cast<index_t>(batch.distinct_rows[0].size()), d_kb), y(x.rows(), hidden);
+    matrix<float> x(batch.entities(), d_kb), y(x.rows(), hidden);
     kb.gather(batch.distinct_rows[0], x);
     truth.forward(x, y);
-    matrix<float> rows(batch.tokens(), hidden);
-    const std::vector<kplug::matrix_view<const float>> by_source{y.view()};
-    const auto input = kplug::splice::assemble_inputs(model, batch, by_source, rows);
     std::vector<std::int32_t> positions;
     for (const auto& t : e.targets)
       positions.push_back(t.mention >= 0 ? plans[0].groups[std::size_t(t.mention)].begin : plans[0].old_to_new[std::size_t(t.token)]);
     matrix<float> out(static_cast<index_t>(positions.size()), model.output_size());
-    model.forward(input, positions, out);
+    model.forward(batch.input(), y, positions, out);
     for (std::size_t k = 0; k < e.targets.size(); ++k)
       e.targets[k].values.assign(out.row(index_t(k)).begin(), out.row(index_t(k)).end());
   }
@@ -155,8 +156,9 @@ TEST(MapTuner, DrivesTheLossDownThroughTheFrozenMock) {
 // A frozen linear encoder with per-sequence context, written here with its
 // analytic input gradient: y_i = x_i + P[pos_i] + mean_{j in seq} x_j / 2.
 // The map-tuning problem through it is a well-conditioned least squares, so
-// the known mapping must be recovered exactly.
-class linear_backend {
+// the known mapping must be recovered exactly. It runs from embedding rows,
+// through kplug's rows adapter.
+class linear_rows {
  public:
   kplug::index_t hidden_size() const { return hidden; }
   kplug::index_t vocab_size() const { return vocab; }
@@ -200,10 +202,11 @@ class linear_backend {
     return {in.offsets[s], in.offsets[s + 1]};
   }
 };
+using linear_backend = kplug::backend::rows_adapter<linear_rows>;
 static_assert(kplug::trainable_backend<linear_backend>);
 
 TEST(MapTuner, RecoversAKnownMappingThroughAFrozenLinearEncoder) {
-  linear_backend model;
+  linear_backend model{linear_rows{}};
   const auto kb = make_kb(5);
   kplug::map::affine_mapper truth(d_kb, hidden), student(d_kb, hidden);
   kplug::map::xavier_uniform(truth.weight(), 99, 2.0f);
@@ -237,6 +240,28 @@ TEST(MapTuner, SameSeedSameParameters) {
   };
   EXPECT_EQ(run(4), run(4));
   EXPECT_NE(run(4), run(5));
+}
+
+TEST(MapTuner, ABackendWithForeignMemoryIsReachedThroughItsTransfers) {
+  // The same tuning through the mock and through the mock behind a foreign
+  // memory space: generic code must reach that backend's matrices only by
+  // upload and download, and end with the same parameters.
+  recovery_setup s;
+  kplug::test::foreign_memory_backend<kplug::backend::mock_backend> foreign(
+      std::make_unique<kplug::backend::mock_backend>(vocab, hidden, outputs, 64, /*seed=*/11));
+  auto run = [&](auto& model) {
+    kplug::map::affine_mapper m(d_kb, hidden);
+    kplug::map::xavier_uniform(m.weight(), 1);
+    auto o = recovery_options();
+    o.epochs = 3;
+    train::map_tuner tuner(model, s.kb, m, make_planner(), o, train::squared_error{});
+    tuner.fit(s.train_set, s.dev_set);
+    return std::vector<float>(m.weight().data(), m.weight().data() + d_kb * hidden);
+  };
+  EXPECT_EQ(run(foreign), run(s.model));
+  // Per training step: entities and grad_out up, outputs and gradients down.
+  EXPECT_GE(foreign.uploads, 2u * 9u);
+  EXPECT_GE(foreign.downloads, 2u * 9u);
 }
 
 TEST(MapTuner, ComputesEachDistinctEntityOnceAndSumsItsGradients) {
@@ -325,10 +350,12 @@ TEST(MapTuner, NonFiniteKnowledgeVectorNamesTheEntityAndChangesNothing) {
 // broken backend as the loop sees it.
 struct nan_gradient_backend : kplug::backend::mock_backend {
   using mock_backend::mock_backend;
-  void backward(const kplug::encoder_input& in, std::span<const std::int32_t> positions,
-                kplug::matrix_view<const float> grad_out, kplug::matrix_view<float> grad_in) {
-    mock_backend::backward(in, positions, grad_out, grad_in);
-    for (kplug::index_t r = 0; r < grad_in.rows(); ++r) grad_in(r, 0) = std::numeric_limits<float>::quiet_NaN();
+  void backward(const kplug::model_input& in, kplug::matrix_view<const float> mapped,
+                std::span<const std::int32_t> positions, kplug::matrix_view<const float> grad_out,
+                kplug::matrix_view<float> grad_entities) {
+    mock_backend::backward(in, mapped, positions, grad_out, grad_entities);
+    for (kplug::index_t r = 0; r < grad_entities.rows(); ++r)
+      grad_entities(r, 0) = std::numeric_limits<float>::quiet_NaN();
   }
 };
 

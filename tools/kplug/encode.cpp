@@ -21,7 +21,6 @@
 #include <kplug/io/npy.hpp>
 #include <kplug/kb/knowledge_base.hpp>
 #include <kplug/link/linker.hpp>
-#include <kplug/splice/assemble.hpp>
 #include <kplug/splice/batch.hpp>
 #include <kplug/splice/planner.hpp>
 #include <kplug/text/wordpiece.hpp>
@@ -113,7 +112,7 @@ class encoder_run {
   std::vector<sequence_slot> slots_;
   std::vector<splice::splice_plan> plans_;
   splice::packed_plan packed_;
-  matrix<float> gathered_, mapped_, embeddings_, hidden_;
+  matrix<float> gathered_, mapped_, hidden_;
   nlohmann::ordered_json record_;
 
   std::optional<npy_row_writer> hidden_out_;
@@ -200,23 +199,16 @@ void encoder_run::encode_batch(std::size_t count) {
   const index_t hidden = model_.hidden_size();
 
   // Each distinct entity of the batch goes through the mapper once.
-  std::vector<matrix_view<const float>> mapped_by_source;
-  if (!packed_.distinct_rows.empty()) {
+  const auto n = static_cast<index_t>(packed_.entities());
+  mapped_.resize(n, hidden);
+  if (n > 0) {
     const std::vector<row_index>& rows = packed_.distinct_rows[0];
-    const auto n = static_cast<index_t>(rows.size());
-    mapped_.resize(n, hidden);
-    if (n > 0) {
-      gathered_.resize(n, knowledge_->kb.d_kb());
-      knowledge_->kb.gather(rows, gathered_.view());
-      knowledge_->plugin.mapper.forward(gathered_.view(), mapped_.view());
-    }
-    mapped_by_source.push_back(mapped_.view());
+    gathered_.resize(n, knowledge_->kb.d_kb());
+    knowledge_->kb.gather(rows, gathered_.view());
+    knowledge_->plugin.mapper.forward(gathered_.view(), mapped_.view());
   }
-
-  embeddings_.resize(packed_.tokens(), hidden);
-  const encoder_input in = splice::assemble_inputs(model_, packed_, mapped_by_source, embeddings_.view());
   hidden_.resize(packed_.tokens(), hidden);
-  model_.encode(in, hidden_.view());
+  model_.encode(packed_.input(), mapped_.view(), hidden_.view());
   hidden_out_->append(hidden_.view());
   entity_rows_ += packed_.slots.size();
 

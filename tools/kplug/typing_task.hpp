@@ -16,7 +16,6 @@
 #include <kplug/kb/knowledge_base.hpp>
 #include <kplug/link/alias_table.hpp>
 #include <kplug/map/mapper.hpp>
-#include <kplug/splice/assemble.hpp>
 #include <kplug/splice/batch.hpp>
 #include <kplug/splice/planner.hpp>
 #include <kplug/text/wordpiece.hpp>
@@ -189,7 +188,7 @@ void forward_examples(backend::bert_cpu& encoder, const splice::planner& planner
   std::vector<splice::splice_plan> plans(batch_size);
   splice::packed_plan packed;
   std::vector<std::int32_t> positions;
-  matrix<float> knowledge, mapped, rows, outputs;
+  matrix<float> knowledge, mapped, outputs;
   for (std::size_t first = 0; first < examples.size(); first += batch_size) {
     const std::size_t count = std::min(batch_size, examples.size() - first);
     positions.clear();
@@ -206,21 +205,16 @@ void forward_examples(backend::bert_cpu& encoder, const splice::planner& planner
       offset += plans[b].length();
     }
     splice::pack_into(std::span<const splice::splice_plan>(plans).first(count), packed);
-    std::vector<matrix_view<const float>> by_source;
-    if (packed.sources() > 0) {
+    const auto n = static_cast<index_t>(packed.entities());
+    mapped.resize(n, encoder.hidden_size());
+    if (n > 0) {
       if (!kb || !mapper) throw error("run the downstream model", "examples", "have mentions but no plugin is loaded");
-      const auto& distinct = packed.distinct_rows[0];
-      const auto n = static_cast<index_t>(distinct.size());
       knowledge.resize(n, kb->d_kb());
-      kb->gather(distinct, knowledge.view());
-      mapped.resize(n, encoder.hidden_size());
+      kb->gather(packed.distinct_rows[0], knowledge.view());
       mapper->forward(knowledge.view(), mapped.view());
-      by_source.push_back(mapped.view());
     }
-    rows.resize(packed.tokens(), encoder.hidden_size());
-    const encoder_input in = splice::assemble_inputs(encoder, packed, by_source, rows.view());
     outputs.resize(static_cast<index_t>(positions.size()), encoder.output_size());
-    encoder.forward(in, positions, outputs.view());
+    encoder.forward(packed.input(), mapped.view(), positions, outputs.view());
     consume(first, outputs.view());
   }
 }

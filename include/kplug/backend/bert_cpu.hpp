@@ -9,10 +9,15 @@
 // BertModel, the last hidden states. set_classifier() swaps in a head the
 // caller owns (a probe trained elsewhere); use_hidden_output() drops the head.
 //
+// Input: a model_input (the splice plan's integers) and the mapped entity
+// rows, in host memory; the embedding step writes each entity row into its
+// slots (bert/encoder.hpp). Gradients come back for the entity rows only.
+//
 // Training: forward() keeps the activations backward() needs (option
 // keep_activations, on by default); backward() checks, by hashing its
-// arguments, that they are those of the last forward, and otherwise runs the
-// forward again itself, so a stale cache can never give a wrong gradient.
+// arguments (the plan, the entity rows, the positions: kilobytes), that they
+// are those of the last forward, and otherwise runs the forward again
+// itself, so a stale cache can never give a wrong gradient.
 //
 // Not safe for concurrent calls on one object (it owns scratch buffers);
 // several objects may share one thread_pool, whose runs are serialised.
@@ -33,8 +38,9 @@
 #include "kplug/bert/weights.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
+#include "kplug/core/model_input.hpp"
 #include "kplug/core/thread_pool.hpp"
-#include "kplug/plugin/fingerprint.hpp"
+#include "kplug/core/xxh64.hpp"
 
 namespace kplug::backend {
 
@@ -57,14 +63,15 @@ class bert_cpu {
   index_t vocab_size() const noexcept { return config().vocab_size; }
   void embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const;
 
-  // input_encoder / input_differentiable
+  // batch_encoder / entity_differentiable
   index_t output_size() const noexcept;
-  void forward(const encoder_input& in, std::span<const std::int32_t> positions, matrix_view<float> out);
-  void backward(const encoder_input& in, std::span<const std::int32_t> positions, matrix_view<const float> grad_out,
-                matrix_view<float> grad_in);
+  void forward(const model_input& in, matrix_view<const float> entities, std::span<const std::int32_t> positions,
+               matrix_view<float> out);
+  void backward(const model_input& in, matrix_view<const float> entities, std::span<const std::int32_t> positions,
+                matrix_view<const float> grad_out, matrix_view<float> grad_entities);
 
   // The last hidden state of every token (no head): in.tokens() x hidden.
-  void encode(const encoder_input& in, matrix_view<float> hidden);
+  void encode(const model_input& in, matrix_view<const float> entities, matrix_view<float> hidden);
 
   index_t max_positions() const noexcept { return config().max_positions; }
   const bert::bert_config& config() const noexcept { return weights_.config(); }
@@ -78,10 +85,10 @@ class bert_cpu {
   void set_classifier(bert::classification_head head);
 
  private:
-  std::uint64_t key_of(const encoder_input& in, std::span<const std::int32_t> positions) const;
-  void check_positions(const encoder_input& in, std::span<const std::int32_t> positions, const char* what) const;
-  void run_forward(const encoder_input& in, std::span<const std::int32_t> positions, matrix_view<float> out,
-                   bool cache);
+  static std::uint64_t key_of(const model_input& in, matrix_view<const float> entities,
+                              std::span<const std::int32_t> positions);
+  void run_forward(const model_input& in, matrix_view<const float> entities, std::span<const std::int32_t> positions,
+                   matrix_view<float> out, bool cache);
 
   bert::bert_weights weights_;
   std::shared_ptr<thread_pool> pool_;
@@ -157,36 +164,30 @@ inline void bert_cpu::embed_tokens(std::span<const token_id> ids, matrix_view<fl
   }
 }
 
-inline void bert_cpu::check_positions(const encoder_input& in, std::span<const std::int32_t> positions,
-                                      const char* what) const {
-  for (std::size_t i = 0; i < positions.size(); ++i)
-    if (positions[i] < 0 || positions[i] >= in.tokens())
-      throw error(what, "positions[" + std::to_string(i) + "]",
-                  "row " + std::to_string(positions[i]) + " is outside the batch's " + std::to_string(in.tokens()) +
-                      " rows");
-}
-
-inline std::uint64_t bert_cpu::key_of(const encoder_input& in, std::span<const std::int32_t> positions) const {
-  plugin::xxh64_stream h;
-  for (index_t r = 0; r < in.tokens(); ++r) h.update(std::as_bytes(in.embeddings.row(r)));
-  h.update(std::as_bytes(in.offsets));
-  h.update(std::as_bytes(in.position_ids));
-  h.update(std::as_bytes(in.segment_ids));
-  h.update(std::as_bytes(in.attention_mask));
-  h.update(std::as_bytes(positions));
+inline std::uint64_t bert_cpu::key_of(const model_input& in, matrix_view<const float> entities,
+                                      std::span<const std::int32_t> positions) {
+  xxh64_stream h;
+  for (const auto part : {std::as_bytes(in.offsets), std::as_bytes(in.token_ids), std::as_bytes(in.position_ids),
+                          std::as_bytes(in.segment_ids), std::as_bytes(in.attention_mask), std::as_bytes(in.slot_rows),
+                          std::as_bytes(in.slot_entities), std::as_bytes(positions)}) {
+    h.update_u64(part.size());  // so that bytes cannot move from one array to the next unseen
+    h.update(part);
+  }
+  h.update_u64(static_cast<std::uint64_t>(entities.rows()));
+  for (index_t r = 0; r < entities.rows(); ++r) h.update(std::as_bytes(entities.row(r)));
   return h.digest();
 }
 
-inline void bert_cpu::encode(const encoder_input& in, matrix_view<float> hidden) {
-  encoder_.validate(in, "bert_cpu::encode");
-  encoder_.forward(in, hidden, nullptr);
+inline void bert_cpu::encode(const model_input& in, matrix_view<const float> entities, matrix_view<float> hidden) {
+  encoder_.validate(in, entities, "bert_cpu::encode");
+  encoder_.forward(in, entities, hidden, nullptr);
 }
 
-inline void bert_cpu::run_forward(const encoder_input& in, std::span<const std::int32_t> positions,
-                                  matrix_view<float> out, bool cache) {
+inline void bert_cpu::run_forward(const model_input& in, matrix_view<const float> entities,
+                                  std::span<const std::int32_t> positions, matrix_view<float> out, bool cache) {
   const index_t h = hidden_size();
   hidden_.resize(in.tokens(), h);
-  encoder_.forward(in, hidden_.view(), cache ? &cache_ : nullptr);
+  encoder_.forward(in, entities, hidden_.view(), cache ? &cache_ : nullptr);
   gathered_.resize(static_cast<index_t>(positions.size()), h);
   for (std::size_t i = 0; i < positions.size(); ++i)
     std::copy_n(hidden_.view().row(positions[i]).data(), h, gathered_.view().row(static_cast<index_t>(i)).data());
@@ -201,33 +202,34 @@ inline void bert_cpu::run_forward(const encoder_input& in, std::span<const std::
       head_);
 }
 
-inline void bert_cpu::forward(const encoder_input& in, std::span<const std::int32_t> positions,
-                              matrix_view<float> out) {
+inline void bert_cpu::forward(const model_input& in, matrix_view<const float> entities,
+                              std::span<const std::int32_t> positions, matrix_view<float> out) {
   constexpr const char* what = "bert_cpu::forward";
-  encoder_.validate(in, what);
-  check_positions(in, positions, what);
+  encoder_.validate(in, entities, what);
+  validate_positions(positions, in.tokens(), what);
   require_shape(out, static_cast<index_t>(positions.size()), output_size(), what, "out");
   cache_valid_ = false;
-  run_forward(in, positions, out, keep_activations_);
+  run_forward(in, entities, positions, out, keep_activations_);
   if (keep_activations_) {
-    cache_key_ = key_of(in, positions);
+    cache_key_ = key_of(in, entities, positions);
     cache_valid_ = true;
   }
 }
 
-inline void bert_cpu::backward(const encoder_input& in, std::span<const std::int32_t> positions,
-                               matrix_view<const float> grad_out, matrix_view<float> grad_in) {
+inline void bert_cpu::backward(const model_input& in, matrix_view<const float> entities,
+                               std::span<const std::int32_t> positions, matrix_view<const float> grad_out,
+                               matrix_view<float> grad_entities) {
   constexpr const char* what = "bert_cpu::backward";
-  encoder_.validate(in, what);
-  check_positions(in, positions, what);
+  encoder_.validate(in, entities, what);
+  validate_positions(positions, in.tokens(), what);
   const index_t p = static_cast<index_t>(positions.size());
   const index_t h = hidden_size();
   require_shape(grad_out, p, output_size(), what, "grad_out");
-  require_shape(grad_in, in.tokens(), h, what, "grad_in");
+  require_shape(grad_entities, entities.rows(), h, what, "grad_entities");
 
-  if (const std::uint64_t key = key_of(in, positions); !cache_valid_ || cache_key_ != key) {
+  if (const std::uint64_t key = key_of(in, entities, positions); !cache_valid_ || cache_key_ != key) {
     head_out_.resize(p, output_size());
-    run_forward(in, positions, head_out_.view(), true);
+    run_forward(in, entities, positions, head_out_.view(), true);
     cache_key_ = key;
     cache_valid_ = true;
   }
@@ -249,7 +251,7 @@ inline void bert_cpu::backward(const encoder_input& in, std::span<const std::int
   for (index_t i = 0; i < p; ++i)
     as_eigen(grad_hidden_.view().middle_rows(positions[static_cast<std::size_t>(i)], 1)) +=
         as_eigen(dgathered.view().middle_rows(i, 1));
-  encoder_.backward(in, cache_, grad_hidden_.view(), grad_in);
+  encoder_.backward(in, cache_, grad_hidden_.view(), grad_entities);
 }
 
 static_assert(trainable_backend<bert_cpu>);

@@ -1,79 +1,80 @@
 // The backend concepts: what an encoder must offer for kplug to inject
-// knowledge into it. Three small parts, each a named concept:
+// knowledge into it. A backend executes the splice plan itself: it receives
+// the plan's integers (core/model_input.hpp) and the small matrix of mapped
+// entity rows, embeds the tokens, writes the entity rows into their slots,
+// runs the model, and in training returns gradients for the entity rows
+// only. Nothing tokens x hidden crosses the boundary.
 //
-//   token_embedder     - embed token ids into word-embedding rows
+//   token_embedder        - the word embeddings, for plugin fingerprints and
+//                           closed-form mapper initialisation (host memory)
 //     * b.hidden_size()  -> index_t   width of a word-embedding row (d_model)
 //     * b.vocab_size()   -> index_t   number of token ids it accepts
 //     * b.embed_tokens(ids, out)      out: ids.size() x hidden_size, overwritten
 //
-//   input_encoder      - run the model (encoder + its head, if any) from rows
+//   batch_encoder         - run the model (encoder + its head, if any) on a plan
 //     * b.output_size()  -> index_t   width of one output row: hidden_size for
 //                                     a bare encoder, vocab for an MLM head,
 //                                     labels for a classifier
-//     * b.forward(in, positions, out) out: positions.size() x output_size; row i
-//                                     is the model's output at packed row
-//                                     positions[i] (heads are evaluated only there)
+//     * b.forward(in, entities, positions, out)
+//                                     in: model_input; entities: E x hidden,
+//                                     the mapped rows its slots point at;
+//                                     out: positions.size() x output_size, row r
+//                                     = the model's output at packed row
+//                                     positions[r] (heads are evaluated only there)
 //
-//   input_differentiable - the gradient with respect to the input rows
-//     * b.backward(in, positions, grad_out, grad_in)
+//   entity_differentiable - the gradient with respect to the entity rows
+//     * b.backward(in, entities, positions, grad_out, grad_entities)
 //                                     grad_out: positions.size() x output_size,
-//                                     dL/d(outputs of forward(in, positions));
-//                                     grad_in: in.tokens() x hidden_size,
-//                                     overwritten with dL/d(in.embeddings).
+//                                     dL/d(out of forward(in, entities, positions));
+//                                     grad_entities: E x hidden, overwritten with
+//                                     dL/d(entities), summed over each entity's
+//                                     slots (zero for a row no slot uses).
 //                                     Weight gradients are never asked for.
 //
-// model_backend = token_embedder && input_encoder; trainable_backend adds
-// input_differentiable. A backend may cache activations of the last forward
-// to serve backward; the signature stays stateless so that it need not.
+// Memory: entities, out, grad_out and grad_entities are views in the
+// backend's memory space, `typename B::memory_space` (host_memory when it
+// names none). A backend whose memory is not the host's also models
+// device_memory_owner (backend/memory.hpp moves the small matrices across);
+// the plan itself is always host integers, which the backend copies itself.
+//
+// model_backend = token_embedder && batch_encoder (+ device_memory_owner off
+// the host); trainable_backend adds entity_differentiable. A backend may
+// cache activations of the last forward to serve backward; the signature
+// stays stateless so that it need not. An engine that can only run from
+// word-embedding rows on the host plugs in through backend/rows_adapter.hpp.
 #pragma once
 
 #include <concepts>
 #include <cstdint>
 #include <span>
-#include <string>
+#include <type_traits>
 
-#include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
+#include "kplug/core/memory_space.hpp"
+#include "kplug/core/model_input.hpp"
 #include "kplug/core/types.hpp"
 
 namespace kplug {
 
-// One packed batch as the encoder sees it. Rows of `embeddings` are word
-// embeddings (entity rows already spliced in); the encoder adds position and
-// segment embeddings itself. Sequence s is rows [offsets[s], offsets[s+1]).
-struct encoder_input {
-  matrix_view<const float> embeddings;           // tokens x hidden
-  std::span<const std::int32_t> offsets;         // sequences + 1
-  std::span<const std::int32_t> position_ids;    // tokens
-  std::span<const std::int32_t> segment_ids;     // tokens
-  std::span<const std::uint8_t> attention_mask;  // tokens; 1 = may be attended to
-
-  index_t tokens() const noexcept { return embeddings.rows(); }
-  index_t sequences() const noexcept { return offsets.empty() ? 0 : index_t(offsets.size()) - 1; }
+namespace detail {
+template <class B>
+struct backend_memory {
+  using type = host_memory;
 };
+template <class B>
+  requires requires { typename B::memory_space; }
+struct backend_memory<B> {
+  using type = typename B::memory_space;
+};
+}  // namespace detail
 
-// Checks that the parts of an encoder_input agree with each other and with a
-// backend's hidden size and maximum position; backends call it on entry.
-inline void validate(const encoder_input& in, index_t hidden, index_t max_positions, const char* what) {
-  if (in.embeddings.cols() != hidden)
-    throw error(what, "encoder_input.embeddings",
-                "rows are " + std::to_string(in.embeddings.cols()) + " wide, the model's hidden size is " +
-                    std::to_string(hidden));
-  validate_offsets(in.offsets, in.tokens(), what);
-  const auto n = static_cast<std::size_t>(in.tokens());
-  auto same = [&](std::size_t got, const char* name) {
-    if (got != n)
-      throw error(what, name, "has " + std::to_string(got) + " entries for " + std::to_string(n) + " tokens");
-  };
-  same(in.position_ids.size(), "encoder_input.position_ids");
-  same(in.segment_ids.size(), "encoder_input.segment_ids");
-  same(in.attention_mask.size(), "encoder_input.attention_mask");
-  for (std::size_t i = 0; i < n; ++i)
-    if (in.position_ids[i] < 0 || in.position_ids[i] >= max_positions)
-      throw error(what, "encoder_input.position_ids[" + std::to_string(i) + "]",
-                  "position " + std::to_string(in.position_ids[i]) + " is outside [0, " +
-                      std::to_string(max_positions) + ")");
-}
+// Where a backend's matrices live: B::memory_space, or host_memory.
+template <class B>
+using memory_space_of = typename detail::backend_memory<std::remove_cvref_t<B>>::type;
+
+// A view of T in the memory of backend B.
+template <class B, class T>
+using backend_view = matrix_view<T, memory_space_of<B>>;
 
 template <class B>
 concept token_embedder = requires(const B& b, std::span<const token_id> ids, matrix_view<float> out) {
@@ -82,23 +83,51 @@ concept token_embedder = requires(const B& b, std::span<const token_id> ids, mat
   b.embed_tokens(ids, out);
 };
 
+// An owning matrix in a backend's memory: resizable, viewed in its space.
+template <class M, class Space>
+concept device_matrix = requires(M& m, const M& cm, index_t n) {
+  m.resize(n, n);
+  { cm.rows() } -> std::convertible_to<index_t>;
+  { cm.cols() } -> std::convertible_to<index_t>;
+  { m.view() } -> std::convertible_to<matrix_view<float, Space>>;
+};
+
+// How kplug allocates and moves the small matrices (mapped entities, outputs,
+// their gradients) of a backend whose memory is not the host's:
+//   * b.allocate(rows, cols)  -> a device_matrix in its memory space
+//   * b.upload(host, device)     host -> backend memory, same shape
+//   * b.download(device, host)   backend -> host memory; complete on return
 template <class B>
-concept input_encoder = requires(B& b, const B& cb, const encoder_input& in,
-                                 std::span<const std::int32_t> positions, matrix_view<float> out) {
+concept device_memory_owner =
+    !is_host_memory_v<memory_space_of<B>> &&
+    requires(B& b, index_t n, matrix_view<const float> host_in, matrix_view<float> host_out,
+             backend_view<B, const float> device_in, backend_view<B, float> device_out) {
+      { b.allocate(n, n) } -> device_matrix<memory_space_of<B>>;
+      b.upload(host_in, device_out);
+      b.download(device_in, host_out);
+    };
+
+// Host memory needs nothing; any other memory needs device_memory_owner.
+template <class B>
+concept reachable_memory = is_host_memory_v<memory_space_of<B>> || device_memory_owner<B>;
+
+template <class B>
+concept batch_encoder = requires(B& b, const B& cb, const model_input& in, backend_view<B, const float> entities,
+                                 std::span<const std::int32_t> positions, backend_view<B, float> out) {
   { cb.output_size() } -> std::convertible_to<index_t>;
-  b.forward(in, positions, out);
+  b.forward(in, entities, positions, out);
 };
 
 template <class B>
-concept input_differentiable = requires(B& b, const encoder_input& in, std::span<const std::int32_t> positions,
-                                        matrix_view<const float> grad_out, matrix_view<float> grad_in) {
-  b.backward(in, positions, grad_out, grad_in);
-};
+concept entity_differentiable =
+    requires(B& b, const model_input& in, backend_view<B, const float> entities,
+             std::span<const std::int32_t> positions, backend_view<B, const float> grad_out,
+             backend_view<B, float> grad_entities) { b.backward(in, entities, positions, grad_out, grad_entities); };
 
 template <class B>
-concept model_backend = token_embedder<B> && input_encoder<B>;
+concept model_backend = token_embedder<B> && batch_encoder<B> && reachable_memory<B>;
 
 template <class B>
-concept trainable_backend = model_backend<B> && input_differentiable<B>;
+concept trainable_backend = model_backend<B> && entity_differentiable<B>;
 
 }  // namespace kplug

@@ -3,18 +3,22 @@
 // testing their own linking/splicing/mask/position logic) run against.
 //
 // It is small but not trivial, so that injection bugs change its output:
-// it adds position and segment embeddings itself (as a real encoder does),
-// mixes every token with the masked mean of ITS OWN sequence (so offset,
-// packing and mask mistakes show), and records every call it receives.
+// it executes the splice plan itself (embeds the tokens, writes the mapped
+// entity rows into their slots), adds position and segment embeddings (as a
+// real encoder does), mixes every token with the masked mean of ITS OWN
+// sequence (so offset, packing and mask mistakes show), and records every
+// call it receives, including the embedding rows its encoder saw.
 //
 // The model, for token i of sequence s (rows [offsets[s], offsets[s+1])):
+//   x_i = entities[slot_entities[k]] if slot_rows[k] = i, else E[token_ids[i]]
 //   z_i = x_i + P[position_ids[i]] + S[segment_ids[i]]          (hidden)
 //   h_i = tanh(A z_i + b)                                       (hidden)
 //   c_s = sum_{j in s, mask_j = 1} h_j / n_s,  n_s = #{j in s : mask_j = 1}
 //         (c_s = 0 when n_s = 0)
 //   y_i = W (h_i + c_s)                                         (output)
 // forward writes row r of `out` = y_{positions[r]}. backward returns the exact
-// gradient with respect to x (the input rows); parameters are frozen.
+// gradient with respect to the entity rows (the sum of dL/dx_i over each
+// entity's slots); parameters are frozen.
 //
 // Every parameter is a hash of (seed, table, row, col) -- see mock_uniform --
 // so the model is identical across runs, compilers and platforms:
@@ -41,7 +45,9 @@
 #include "kplug/core/eigen.hpp"  // eigen_row_major
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
+#include "kplug/core/model_input.hpp"
 #include "kplug/core/types.hpp"
+#include "kplug/splice/assemble.hpp"
 
 namespace kplug::backend {
 
@@ -79,24 +85,29 @@ struct mock_config {
 enum class mock_call_kind { embed_tokens, forward, backward };
 
 // A copy of everything one call received. For embed_tokens only `token_ids`
-// is filled; for forward and backward everything but `token_ids`.
+// is filled; for forward and backward everything, `grad_out` for backward only.
 struct mock_call {
   mock_call_kind kind = mock_call_kind::forward;
   std::vector<token_id> token_ids;
-  matrix<float> embeddings;  // tokens x hidden, densely copied
   std::vector<std::int32_t> offsets;
   std::vector<std::int32_t> position_ids;
   std::vector<std::int32_t> segment_ids;
   std::vector<std::uint8_t> attention_mask;
+  std::vector<std::int32_t> slot_rows;
+  std::vector<std::int32_t> slot_entities;
+  matrix<float> entities;               // the mapped entity rows, densely copied
   std::vector<std::int32_t> positions;  // the requested output positions
   matrix<float> grad_out;               // backward only
+  // The word-embedding rows its encoder ran on (tokens x hidden): the
+  // tokens' embeddings with the entity rows written into their slots.
+  matrix<float> embeddings;
 
-  index_t tokens() const noexcept { return embeddings.rows(); }
-  // Packed row `i` of the input as the backend saw it.
+  index_t tokens() const noexcept { return static_cast<index_t>(token_ids.size()); }
+  // Packed row `i` as the encoder saw it.
   std::span<const float> row(index_t i) const noexcept { return embeddings.row(i); }
-  // The recorded input as an encoder_input over this record's copies, for
-  // replaying it; valid as long as this record lives.
-  encoder_input input() const noexcept;
+  // The recorded input as a model_input over this record's copies, for
+  // replaying it with `entities`; valid as long as this record lives.
+  model_input input() const noexcept;
 };
 
 struct mock_call_counts {
@@ -122,14 +133,15 @@ class mock_backend {
   // out: ids.size() x hidden_size; row i = E[ids[i]]. Ids must lie in [0, vocab_size).
   void embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const;
 
-  // out: positions.size() x output_size; row r = y_{positions[r]}.
-  void forward(const encoder_input& in, std::span<const std::int32_t> positions, matrix_view<float> out);
+  // entities: E x hidden_size; out: positions.size() x output_size; row r = y_{positions[r]}.
+  void forward(const model_input& in, matrix_view<const float> entities, std::span<const std::int32_t> positions,
+               matrix_view<float> out);
 
-  // grad_out: positions.size() x output_size; grad_in: tokens x hidden_size,
-  // overwritten with dL/dx. Repeated positions accumulate. Recomputes the
-  // forward pass itself: it does not depend on an earlier forward call.
-  void backward(const encoder_input& in, std::span<const std::int32_t> positions,
-                matrix_view<const float> grad_out, matrix_view<float> grad_in);
+  // grad_out: positions.size() x output_size; grad_entities: E x hidden_size,
+  // overwritten with dL/d(entities). Repeated positions accumulate. Recomputes
+  // the forward pass itself: it does not depend on an earlier forward call.
+  void backward(const model_input& in, matrix_view<const float> entities, std::span<const std::int32_t> positions,
+                matrix_view<const float> grad_out, matrix_view<float> grad_entities);
 
   // What it was given (successful calls only: a call that throws is not recorded).
   const mock_call_counts& calls() const noexcept { return counts_; }
@@ -152,11 +164,15 @@ class mock_backend {
     std::vector<index_t> count;     // sequences: n_s
   };
 
-  void check_input(const encoder_input& in, std::span<const std::int32_t> positions, const char* what) const;
-  activations run(const encoder_input& in) const;
+  void check_input(const model_input& in, matrix_view<const float> entities,
+                   std::span<const std::int32_t> positions, const char* what) const;
+  void check_ids(std::span<const token_id> ids, const char* what, const char* name) const;
+  void embed(std::span<const token_id> ids, matrix_view<float> out) const;
+  // The call record, with the rows the encoder runs on (x_i above).
+  mock_call assemble(mock_call_kind kind, const model_input& in, matrix_view<const float> entities,
+                     std::span<const std::int32_t> positions) const;
+  activations run(const mock_call& call) const;
   void record(mock_call call) const;
-  static mock_call copy_input(mock_call_kind kind, const encoder_input& in,
-                              std::span<const std::int32_t> positions);
 
   mock_config config_;
   rows_t position_;       // max_positions x hidden
@@ -213,8 +229,8 @@ constexpr float mock_uniform(std::uint64_t seed, mock_table table, std::uint64_t
   return static_cast<float>(k) / static_cast<float>(std::int32_t{1} << 23);
 }
 
-inline encoder_input mock_call::input() const noexcept {
-  return encoder_input{embeddings.view(), offsets, position_ids, segment_ids, attention_mask};
+inline model_input mock_call::input() const noexcept {
+  return {offsets, token_ids, position_ids, segment_ids, attention_mask, slot_rows, slot_entities};
 }
 
 inline mock_backend::mock_backend(index_t vocab_size, index_t hidden_size, index_t output_size,
@@ -247,20 +263,28 @@ inline mock_backend::mock_backend(const mock_config& config) : config_(config) {
     hidden_bias_(k) = mock_uniform(seed, mock_table::hidden_bias, 0, static_cast<std::uint64_t>(k)) * 0.5f;
 }
 
-inline void mock_backend::embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const {
-  constexpr const char* what = "mock_backend::embed_tokens";
-  require_shape(out, static_cast<index_t>(ids.size()), config_.hidden_size, what, "out");
+inline void mock_backend::check_ids(std::span<const token_id> ids, const char* what, const char* name) const {
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= config_.vocab_size)
-      throw error(what, "ids[" + std::to_string(i) + "]",
+      throw error(what, std::string(name) + "[" + std::to_string(i) + "]",
                   "token id " + std::to_string(ids[i]) + " is outside the vocabulary [0, " +
                       std::to_string(config_.vocab_size) + ")");
+}
+
+inline void mock_backend::embed(std::span<const token_id> ids, matrix_view<float> out) const {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     auto row = out.row(static_cast<index_t>(i));
     for (index_t k = 0; k < config_.hidden_size; ++k)
       row[static_cast<std::size_t>(k)] = mock_uniform(
           config_.seed, mock_table::word, static_cast<std::uint64_t>(ids[i]), static_cast<std::uint64_t>(k));
   }
+}
+
+inline void mock_backend::embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const {
+  constexpr const char* what = "mock_backend::embed_tokens";
+  require_shape(out, static_cast<index_t>(ids.size()), config_.hidden_size, what, "out");
+  check_ids(ids, what, "ids");
+  embed(ids, out);
   ++counts_.embed_tokens;
   last_ids_.assign(ids.begin(), ids.end());
   mock_call call;
@@ -269,30 +293,42 @@ inline void mock_backend::embed_tokens(std::span<const token_id> ids, matrix_vie
   record(std::move(call));
 }
 
-inline void mock_backend::check_input(const encoder_input& in, std::span<const std::int32_t> positions,
-                                      const char* what) const {
-  validate(in, config_.hidden_size, config_.max_positions, what);
-  const auto n = static_cast<std::size_t>(in.tokens());
-  for (std::size_t i = 0; i < n; ++i) {
-    if (in.segment_ids[i] < 0 || in.segment_ids[i] >= config_.segment_types)
-      throw error(what, "encoder_input.segment_ids[" + std::to_string(i) + "]",
-                  "segment " + std::to_string(in.segment_ids[i]) + " is outside [0, " +
-                      std::to_string(config_.segment_types) + ")");
-    // Strict on purpose: a mask of 255 or 2 is a bug in the caller's mask code.
-    if (in.attention_mask[i] > 1)
-      throw error(what, "encoder_input.attention_mask[" + std::to_string(i) + "]",
-                  "mask value " + std::to_string(in.attention_mask[i]) + " is neither 0 nor 1");
-  }
-  for (std::size_t r = 0; r < positions.size(); ++r)
-    if (positions[r] < 0 || positions[r] >= in.tokens())
-      throw error(what, "positions[" + std::to_string(r) + "]",
-                  "position " + std::to_string(positions[r]) + " is outside the " + std::to_string(n) +
-                      " packed rows");
+inline void mock_backend::check_input(const model_input& in, matrix_view<const float> entities,
+                                      std::span<const std::int32_t> positions, const char* what) const {
+  validate(in,
+           model_limits{config_.hidden_size, config_.vocab_size, config_.max_positions, config_.segment_types},
+           entities, what);
+  validate_positions(positions, in.tokens(), what);
 }
 
-inline mock_backend::activations mock_backend::run(const encoder_input& in) const {
+inline mock_call mock_backend::assemble(mock_call_kind kind, const model_input& in,
+                                        matrix_view<const float> entities,
+                                        std::span<const std::int32_t> positions) const {
+  mock_call call;
+  call.kind = kind;
+  call.token_ids.assign(in.token_ids.begin(), in.token_ids.end());
+  call.offsets.assign(in.offsets.begin(), in.offsets.end());
+  call.position_ids.assign(in.position_ids.begin(), in.position_ids.end());
+  call.segment_ids.assign(in.segment_ids.begin(), in.segment_ids.end());
+  call.attention_mask.assign(in.attention_mask.begin(), in.attention_mask.end());
+  call.slot_rows.assign(in.slot_rows.begin(), in.slot_rows.end());
+  call.slot_entities.assign(in.slot_entities.begin(), in.slot_entities.end());
+  call.entities.resize(entities.rows(), config_.hidden_size);
+  detail::copy_rows(call.entities, entities, entities.rows(), config_.hidden_size);
+  call.positions.assign(positions.begin(), positions.end());
+  call.embeddings.resize(in.tokens(), config_.hidden_size);
+  embed(in.token_ids, call.embeddings);
+  for (index_t i = 0; i < in.slots(); ++i) {
+    const auto slot = static_cast<std::size_t>(i);
+    const auto src = call.entities.row(in.slot_entities[slot]);
+    std::copy(src.begin(), src.end(), call.embeddings.row(in.slot_rows[slot]).begin());
+  }
+  return call;
+}
+
+inline mock_backend::activations mock_backend::run(const mock_call& in) const {
   const index_t tokens = in.tokens();
-  const index_t sequences = in.sequences();
+  const auto sequences = static_cast<index_t>(in.offsets.size()) - 1;
   activations act;
   rows_t z(tokens, config_.hidden_size);
   detail::copy_rows(z, in.embeddings, tokens, config_.hidden_size);
@@ -318,14 +354,14 @@ inline mock_backend::activations mock_backend::run(const encoder_input& in) cons
   return act;
 }
 
-inline void mock_backend::forward(const encoder_input& in, std::span<const std::int32_t> positions,
-                                  matrix_view<float> out) {
+inline void mock_backend::forward(const model_input& in, matrix_view<const float> entities,
+                                  std::span<const std::int32_t> positions, matrix_view<float> out) {
   constexpr const char* what = "mock_backend::forward";
-  check_input(in, positions, what);
+  check_input(in, entities, positions, what);
   require_shape(out, static_cast<index_t>(positions.size()), config_.output_size, what, "out");
   // Copied before anything is written, in case `out` aliases the caller's input.
-  mock_call call = copy_input(mock_call_kind::forward, in, positions);
-  const activations act = run(in);
+  mock_call call = assemble(mock_call_kind::forward, in, entities, positions);
+  const activations act = run(call);
   const auto rows = static_cast<index_t>(positions.size());
   rows_t picked(rows, config_.hidden_size);  // h_i + c_s at the requested rows
   for (index_t r = 0; r < rows; ++r) {
@@ -340,17 +376,18 @@ inline void mock_backend::forward(const encoder_input& in, std::span<const std::
   record(std::move(call));
 }
 
-inline void mock_backend::backward(const encoder_input& in, std::span<const std::int32_t> positions,
-                                   matrix_view<const float> grad_out, matrix_view<float> grad_in) {
+inline void mock_backend::backward(const model_input& in, matrix_view<const float> entities,
+                                   std::span<const std::int32_t> positions, matrix_view<const float> grad_out,
+                                   matrix_view<float> grad_entities) {
   constexpr const char* what = "mock_backend::backward";
-  check_input(in, positions, what);
+  check_input(in, entities, positions, what);
   require_shape(grad_out, static_cast<index_t>(positions.size()), config_.output_size, what, "grad_out");
-  require_shape(grad_in, in.tokens(), config_.hidden_size, what, "grad_in");
-  // Copied before anything is written: grad_in may alias in.embeddings.
-  mock_call call = copy_input(mock_call_kind::backward, in, positions);
+  require_shape(grad_entities, entities.rows(), config_.hidden_size, what, "grad_entities");
+  // Copied before anything is written: grad_entities may alias entities.
+  mock_call call = assemble(mock_call_kind::backward, in, entities, positions);
   call.grad_out.resize(grad_out.rows(), grad_out.cols());
   detail::copy_rows(call.grad_out, grad_out, grad_out.rows(), grad_out.cols());
-  const activations act = run(in);
+  const activations act = run(call);
   const index_t tokens = in.tokens();
 
   // g_i = W^T dL/dy_i: the gradient wrt (h_i + c_s), summed over repeats.
@@ -372,8 +409,9 @@ inline void mock_backend::backward(const encoder_input& in, std::span<const std:
   }
   // Through tanh, then A: dL/dz = (dL/dh .* (1 - h^2)) A, and dz/dx = I.
   const rows_t d_pre = (g.array() * (1.0f - act.hidden.array().square())).matrix();
-  const rows_t dx = d_pre * hidden_weight_;
-  detail::copy_rows(grad_in, dx, tokens, config_.hidden_size);
+  rows_t dx = d_pre * hidden_weight_;
+  splice::gather_entity_gradients(in, matrix_view<const float>(dx.data(), tokens, config_.hidden_size),
+                                  grad_entities);
 
   ++counts_.backward;
   last_ = call;
@@ -400,20 +438,6 @@ inline void mock_backend::record(mock_call call) const {
   if (config_.max_logged_calls == 0) return;
   if (log_.size() == config_.max_logged_calls) log_.pop_front();
   log_.push_back(std::move(call));
-}
-
-inline mock_call mock_backend::copy_input(mock_call_kind kind, const encoder_input& in,
-                                          std::span<const std::int32_t> positions) {
-  mock_call call;
-  call.kind = kind;
-  call.embeddings.resize(in.tokens(), in.embeddings.cols());
-  detail::copy_rows(call.embeddings, in.embeddings, in.tokens(), in.embeddings.cols());
-  call.offsets.assign(in.offsets.begin(), in.offsets.end());
-  call.position_ids.assign(in.position_ids.begin(), in.position_ids.end());
-  call.segment_ids.assign(in.segment_ids.begin(), in.segment_ids.end());
-  call.attention_mask.assign(in.attention_mask.begin(), in.attention_mask.end());
-  call.positions.assign(positions.begin(), positions.end());
-  return call;
 }
 
 }  // namespace kplug::backend

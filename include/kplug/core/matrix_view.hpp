@@ -2,6 +2,8 @@
 // rows x cols view (tokens x hidden, entities x d_kb). Plain pointer + extents
 // so that any engine (Eigen, libtorch, ONNX Runtime, a CUDA buffer) can hand
 // its memory to kplug without a copy; `as_eigen` in core/eigen.hpp maps it.
+// The second parameter says where the memory lives (core/memory_space.hpp):
+// element access is offered only for host memory.
 #pragma once
 
 #include <cstddef>
@@ -12,16 +14,18 @@
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/memory_space.hpp"
 
 namespace kplug {
 
 using index_t = std::int64_t;
 
-template <class T>
+template <class T, memory_space Space = host_memory>
 class matrix_view {
  public:
   using value_type = std::remove_const_t<T>;
   using element_type = T;
+  using space = Space;
 
   constexpr matrix_view() noexcept = default;
   // `row_stride` is in elements; 0 means dense (== cols).
@@ -31,7 +35,7 @@ class matrix_view {
   // A mutable view converts to a view of const.
   template <class U>
     requires(std::is_const_v<T> && std::is_same_v<std::remove_const_t<T>, U>)
-  constexpr matrix_view(const matrix_view<U>& other) noexcept  // NOLINT: implicit by design
+  constexpr matrix_view(const matrix_view<U, Space>& other) noexcept  // NOLINT: implicit by design
       : data_(other.data()), rows_(other.rows()), cols_(other.cols()), stride_(other.row_stride()) {}
 
   constexpr T* data() const noexcept { return data_; }
@@ -41,10 +45,16 @@ class matrix_view {
   constexpr bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }
   constexpr bool contiguous() const noexcept { return stride_ == cols_; }
 
-  constexpr std::span<T> row(index_t r) const noexcept {
+  constexpr std::span<T> row(index_t r) const noexcept
+    requires is_host_memory_v<Space>
+  {
     return {data_ + r * stride_, static_cast<std::size_t>(cols_)};
   }
-  constexpr T& operator()(index_t r, index_t c) const noexcept { return data_[r * stride_ + c]; }
+  constexpr T& operator()(index_t r, index_t c) const noexcept
+    requires is_host_memory_v<Space>
+  {
+    return data_[r * stride_ + c];
+  }
 
   // Rows [first, first + count) as a view of the same memory.
   constexpr matrix_view middle_rows(index_t first, index_t count) const noexcept {
@@ -95,9 +105,9 @@ class matrix {
   std::vector<T> data_;
 };
 
-// Checks an output view's shape before anything is written through it.
-template <class T>
-void require_shape(const matrix_view<T>& v, index_t rows, index_t cols, const char* what,
+// Checks a view's shape before anything is read or written through it.
+template <class T, class Space>
+void require_shape(const matrix_view<T, Space>& v, index_t rows, index_t cols, const char* what,
                    const char* name) {
   if (v.rows() != rows || v.cols() != cols)
     throw error(what, name,

@@ -2,11 +2,14 @@
 // arrays concatenated without padding (sequence s is rows
 // [layout.offsets[s], layout.offsets[s + 1])), entity slots renumbered to
 // packed rows, and the knowledge rows deduplicated so that each distinct
-// (source, row) pair of the batch is mapped through its plugin once:
+// (source, row) pair of the batch is mapped through its plugin once. The
+// mapped rows of all sources are stacked into one matrix, source by source:
 //
-//   for each source s:  mapped[s] = plugin_s(gather(kb_s, distinct_rows[s]))
-//   slot i's vector is  mapped[slots[i].source].row(slot_mapped_index[i])
+//   for each source s:  rows [entity_offsets[s], entity_offsets[s+1]) of the
+//                       mapped matrix = plugin_s(gather(kb_s, distinct_rows[s]))
+//   slot i is packed row slot_rows[i] and takes mapped row slot_entities[i]
 //
+// input() is the batch as a backend receives it (core/model_input.hpp).
 // no_row is deduplicated like any other row; the caller's gather turns it
 // into the zero vector its policy asks for.
 #pragma once
@@ -19,13 +22,14 @@
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/model_input.hpp"
 #include "kplug/core/types.hpp"
 #include "kplug/splice/plan.hpp"
 
 namespace kplug::splice {
 
+// Where an entity slot came from (its packed row is packed_plan::slot_rows).
 struct packed_slot {
-  std::int32_t position = 0;  // row in the packed batch
   std::int32_t sequence = 0;  // which plan it came from
   std::int32_t mention = 0;   // mention index in that sequence's list
   source_id source = 0;
@@ -54,17 +58,28 @@ struct packed_plan {
   std::vector<std::uint8_t> attention_mask;
   std::vector<std::int32_t> entity_slot_of;  // -1, or index into slots
   // Per entity slot, in packed-row order.
-  std::vector<packed_slot> slots;
-  std::vector<std::int32_t> slot_mapped_index;  // index into distinct_rows[slots[i].source]
+  std::vector<std::int32_t> slot_rows;      // its packed row
+  std::vector<std::int32_t> slot_entities;  // its row of the stacked mapped-entity matrix
+  std::vector<packed_slot> slots;           // where it came from
   // Per source id 0 .. (largest source in the batch): its distinct rows, in
   // order of first appearance. Empty for a source the batch does not use.
   std::vector<std::vector<row_index>> distinct_rows;
+  // sources + 1: source s's mapped rows are rows [entity_offsets[s],
+  // entity_offsets[s + 1]) of the stacked matrix.
+  std::vector<std::int32_t> entity_offsets{0};
 
   detail::pack_workspace workspace;  // scratch for pack_into
 
   std::int32_t tokens() const noexcept { return layout.total(); }
   std::size_t sequences() const noexcept { return layout.sequences(); }
   std::size_t sources() const noexcept { return distinct_rows.size(); }
+  // Rows of the stacked mapped-entity matrix: distinct entities of all sources.
+  std::int32_t entities() const noexcept { return entity_offsets.back(); }
+
+  // The batch as a backend receives it; views this plan, so keep it alive.
+  model_input input() const noexcept {
+    return {layout.offsets, input_ids, position_ids, segment_ids, attention_mask, slot_rows, slot_entities};
+  }
 };
 
 // Packs `plans` in order. Throws kplug::error when a plan's arrays disagree
@@ -74,7 +89,8 @@ packed_plan pack(std::span<const splice_plan> plans);
 void pack_into(std::span<const splice_plan> plans, packed_plan& out);
 
 // Checks that a packed plan (perhaps built or edited by hand) is consistent,
-// so that executing it cannot read or write out of bounds.
+// so that executing it cannot read or write out of bounds: input() passes
+// kplug::validate, and the slots, sources and entity offsets agree.
 void validate_packed_plan(const packed_plan& p, const char* what);
 
 // ---------------------------------------------------------------- implementation
@@ -152,8 +168,9 @@ inline void pack_into(std::span<const splice_plan> plans, packed_plan& out) {
   out.segment_ids.resize(rows);
   out.attention_mask.resize(rows);
   out.entity_slot_of.resize(rows);
+  out.slot_rows.resize(n_slots);
+  out.slot_entities.resize(n_slots);
   out.slots.resize(n_slots);
-  out.slot_mapped_index.resize(n_slots);
 
   // Dedup table: power of two, at most half full.
   std::size_t capacity = 16;
@@ -182,8 +199,8 @@ inline void pack_into(std::span<const splice_plan> plans, packed_plan& out) {
     }
     for (std::size_t i = 0; i < p.slots.size(); ++i) {
       const entity_slot& e = p.slots[i];
-      out.slots[slot_base + i] = {e.position + offset, static_cast<std::int32_t>(s), e.mention, e.source,
-                                  e.row};
+      out.slot_rows[slot_base + i] = e.position + offset;
+      out.slots[slot_base + i] = {static_cast<std::int32_t>(s), e.mention, e.source, e.row};
       if (e.source >= n_sources) {
         n_sources = std::size_t{e.source} + 1;
         if (out.distinct_rows.size() < n_sources) out.distinct_rows.resize(n_sources);
@@ -200,49 +217,48 @@ inline void pack_into(std::span<const splice_plan> plans, packed_plan& out) {
         if (entry.source == std::int32_t{e.source} && entry.row == e.row) break;
         h = (h + 1) & mask;
       }
-      out.slot_mapped_index[slot_base + i] = table[h].index;
+      out.slot_entities[slot_base + i] = table[h].index;  // within its source, until stacked below
     }
     slot_base += p.slots.size();
     offset += static_cast<std::int32_t>(len);
     out.layout.offsets[s + 1] = offset;
   }
   out.distinct_rows.resize(n_sources);  // sources past the largest used one are not listed
+  out.entity_offsets.resize(n_sources + 1);
+  out.entity_offsets[0] = 0;
+  for (std::size_t src = 0; src < n_sources; ++src)
+    out.entity_offsets[src + 1] = out.entity_offsets[src] + static_cast<std::int32_t>(out.distinct_rows[src].size());
+  for (std::size_t i = 0; i < n_slots; ++i) out.slot_entities[i] += out.entity_offsets[out.slots[i].source];
 }
 
 inline void validate_packed_plan(const packed_plan& p, const char* what) {
-  const auto& offsets = p.layout.offsets;
   const std::size_t rows = p.input_ids.size();
-  validate_offsets(offsets, static_cast<std::int64_t>(rows), what);
   auto same = [&](std::size_t got, const char* name) {
     if (got != rows)
       throw error(
           what, std::string("packed_plan.") + name,
           std::string("has ") + std::to_string(got) + " entries for " + std::to_string(rows) + " input_ids");
   };
-  same(p.position_ids.size(), "position_ids");
-  same(p.segment_ids.size(), "segment_ids");
-  same(p.attention_mask.size(), "attention_mask");
   same(p.entity_slot_of.size(), "entity_slot_of");
-  if (p.slot_mapped_index.size() != p.slots.size())
-    throw error(what, "packed_plan.slot_mapped_index",
-                std::string("has ") + std::to_string(p.slot_mapped_index.size()) + " entries for " +
-                    std::to_string(p.slots.size()) + " slots");
+  if (p.slots.size() != p.slot_rows.size())
+    throw error(what, "packed_plan.slots",
+                std::string("has ") + std::to_string(p.slots.size()) + " entries for " +
+                    std::to_string(p.slot_rows.size()) + " slot_rows");
+  const auto& eo = p.entity_offsets;
+  if (eo.size() != p.sources() + 1 || eo.front() != 0)
+    throw error(what, "packed_plan.entity_offsets",
+                std::string("must hold 0 and one end per source (") + std::to_string(p.sources()) + " sources)");
+  for (std::size_t s = 0; s < p.sources(); ++s)
+    if (eo[s + 1] - eo[s] != static_cast<std::int64_t>(p.distinct_rows[s].size()))
+      throw error(what, "packed_plan.entity_offsets[" + std::to_string(s + 1) + "]",
+                  "does not match the " + std::to_string(p.distinct_rows[s].size()) + " distinct rows of source " +
+                      std::to_string(s));
+  validate(p.input(), model_limits{}, p.entities(), what);
   for (std::size_t i = 0; i < p.slots.size(); ++i) {
-    const auto& e = p.slots[i];
-    const std::string where = std::string("packed_plan.slots[") + std::to_string(i) + "]";
-    if (e.position < 0 || static_cast<std::size_t>(e.position) >= rows)
-      throw error(what, where,
-                  std::string("position ") + std::to_string(e.position) + " is outside the " +
-                      std::to_string(rows) + " rows");
-    if (e.source >= p.distinct_rows.size())
-      throw error(what, where,
-                  std::string("source ") + std::to_string(e.source) + " has no distinct_rows entry");
-    const auto idx = p.slot_mapped_index[i];
-    if (idx < 0 || static_cast<std::size_t>(idx) >= p.distinct_rows[e.source].size())
-      throw error(what, std::string("packed_plan.slot_mapped_index[") + std::to_string(i) + "]",
-                  std::string("index ") + std::to_string(idx) + " is outside the " +
-                      std::to_string(p.distinct_rows[e.source].size()) + " distinct rows of source " +
-                      std::to_string(e.source));
+    const auto src = p.slots[i].source;
+    if (src >= p.sources() || p.slot_entities[i] < eo[src] || p.slot_entities[i] >= eo[src + 1])
+      throw error(what, "packed_plan.slot_entities[" + std::to_string(i) + "]",
+                  "is not a mapped row of the slot's source " + std::to_string(src));
   }
 }
 

@@ -4,10 +4,12 @@
 // One step, for a batch of examples:
 //   plan + pack (splice)  ->  gather the distinct entities' knowledge rows
 //   -> input dropout -> mapper forward (once per distinct entity)
-//   -> assemble backend rows -> backend forward at the target rows -> loss
-//   -> backend input gradient -> sum slot gradients per distinct entity
-//   -> mapper backward -> Adam/AdamW step.
+//   -> backend forward on the plan + mapped rows, at the target rows -> loss
+//   -> backend backward: gradients of the mapped rows (summed over each
+//      entity's slots by the backend) -> mapper backward -> Adam/AdamW step.
 // The backend's weights are never touched and never asked for gradients.
+// Only the mapped rows, the outputs at the targets and their gradients cross
+// to the backend (uploaded and downloaded when its memory is not the host's).
 // General map-tuning uses MMLM examples (example.hpp) with cross_entropy over
 // an MLM-head backend; task-specific map-tuning uses the task's examples with
 // the frozen downstream model (backend + its head).
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "kplug/backend/concepts.hpp"
+#include "kplug/backend/memory.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/kb/knowledge_base.hpp"
@@ -34,7 +37,6 @@
 #include "kplug/map/mapper.hpp"
 #include "kplug/map/parameter.hpp"
 #include "kplug/optim/adam.hpp"
-#include "kplug/splice/assemble.hpp"
 #include "kplug/splice/batch.hpp"
 #include "kplug/splice/planner.hpp"
 #include "kplug/train/example.hpp"
@@ -78,8 +80,9 @@ struct progress {
 };
 using progress_callback = std::function<void(const progress&)>;
 
-// Time spent inside the backend's embed/forward/backward against the whole
-// of each step, so the loop's own overhead is measurable.
+// Time spent inside the backend's forward and backward against the whole of
+// each step, so the loop's own overhead (plan, pack, gather, mapper, loss,
+// optimizer, transfers) is measurable.
 struct step_timing {
   std::size_t steps = 0;
   double total_seconds = 0.0;
@@ -154,7 +157,8 @@ class map_tuner {
   splice::packed_plan packed_;
   std::vector<std::int32_t> positions_;
   std::vector<const target*> targets_;
-  matrix<float> knowledge_, dropped_, mapped_, grad_mapped_, rows_, grad_rows_, outputs_, grad_outputs_;
+  matrix<float> knowledge_, dropped_;
+  mirrored_matrix<Backend> mapped_, grad_mapped_, outputs_, grad_outputs_;
 };
 
 // ---------------------------------------------------------------------------
@@ -246,8 +250,9 @@ void map_tuner<B, M, O>::prepare(std::span<const example* const> batch, bool tra
   dropped_.resize(n, kb_.d_kb());
   dropout_.set_training(train);
   dropout_.forward(knowledge_, dropped_);
-  mapped_.resize(n, mapper_.output_dim());
-  mapper_.forward(dropped_, mapped_);
+  mapped_.resize(backend_, n, mapper_.output_dim());
+  mapper_.forward(dropped_, mapped_.host());
+  mapped_.upload(backend_);
 }
 
 template <trainable_backend B, map::mapping_network M, objective O>
@@ -256,40 +261,36 @@ typename map_tuner<B, M, O>::forward_result map_tuner<B, M, O>::run(std::span<co
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   prepare(batch, train);
-  const index_t hidden = backend_.hidden_size();
-  rows_.resize(packed_.tokens(), hidden);
-  const matrix_view<const float> mapped = mapped_.view();
-  const std::span<const matrix_view<const float>> by_source(&mapped, packed_.sources());
+  const model_input input = packed_.input();
+  const auto targets = static_cast<index_t>(positions_.size());
 
-  auto backend_time = clock::duration::zero();
   auto t0 = clock::now();
   set_backend_dropout(train);
-  const encoder_input input = splice::assemble_inputs(backend_, packed_, by_source, rows_);
-  outputs_.resize(static_cast<index_t>(positions_.size()), backend_.output_size());
-  backend_.forward(input, positions_, outputs_);
-  backend_time += clock::now() - t0;
+  outputs_.resize(backend_, targets, backend_.output_size());
+  backend_.forward(input, mapped_.device(), positions_, outputs_.device());
+  auto backend_time = clock::now() - t0;
+  outputs_.download(backend_);
 
   forward_result r;
   r.targets = targets_.size();
-  grad_outputs_.resize(outputs_.rows(), outputs_.cols());
-  r.loss = objective_(outputs_, targets_, grad_outputs_);
+  grad_outputs_.resize(backend_, targets, backend_.output_size());
+  r.loss = objective_(outputs_.host(), targets_, grad_outputs_.host());
   if (!std::isfinite(r.loss))
     throw error("map-tuning step", "loss", "is not finite (" + std::to_string(r.loss) + ")");
   if constexpr (std::same_as<O, cross_entropy>)
-    r.correct = static_cast<std::size_t>(std::lround(accuracy(outputs_, targets_) * double(targets_.size())));
+    r.correct = static_cast<std::size_t>(std::lround(accuracy(outputs_.host(), targets_) * double(targets_.size())));
 
   if (train) {
-    grad_rows_.resize(packed_.tokens(), hidden);
+    grad_outputs_.upload(backend_);
+    grad_mapped_.resize(backend_, mapped_.rows(), mapped_.cols());
     t0 = clock::now();
-    backend_.backward(input, positions_, grad_outputs_, grad_rows_);
+    backend_.backward(input, mapped_.device(), positions_, grad_outputs_.device(), grad_mapped_.device());
     backend_time += clock::now() - t0;
-    grad_mapped_.resize(mapped_.rows(), mapped_.cols());
-    const matrix_view<float> grad_mapped = grad_mapped_.view();
-    splice::gather_slot_gradients(packed_, grad_rows_, std::span<const matrix_view<float>>(&grad_mapped, packed_.sources()));
-    check_finite_rows(grad_mapped_, "map-tuning step", "the gradient of its mapped row");
+    grad_mapped_.download(backend_);
+    check_finite_rows(grad_mapped_.host(), "map-tuning step", "the gradient of its mapped row");
     const std::vector<map::parameter> params = mapper_.parameters();
     map::zero_grad(params);
-    mapper_.backward(dropped_, grad_mapped_, matrix_view<float>{});
+    mapper_.backward(dropped_, grad_mapped_.host(), matrix_view<float>{});
     optimizer_.step(params);  // throws, changing nothing, on a non-finite gradient
     ++timing_.steps;
     timing_.total_seconds += std::chrono::duration<double>(clock::now() - start).count();
