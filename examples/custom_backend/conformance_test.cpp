@@ -20,6 +20,7 @@ struct toy_traits {
   static constexpr kplug::index_t segment_types = toy::engine::segment_types;
   static constexpr int threads = 1;
   static constexpr double tolerance = 1e-5;           // float results that must agree
+  static constexpr double repeat_tolerance = 0.0;     // the same batch again: bitwise the same
   static constexpr double fd_step = 3e-2;             // of the entity rows' RMS
   static constexpr double gradient_tolerance = 2e-4;  // measured 1.2e-5
 };

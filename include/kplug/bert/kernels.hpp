@@ -25,27 +25,45 @@ namespace kplug::bert::kernels {
 
 using row_vector_map = Eigen::Map<const Eigen::Matrix<float, 1, Eigen::Dynamic>>;
 
+namespace detail {
+// The Eigen path cuts the output into blocks of a fixed size, never into one
+// piece per thread: every element is then computed by a GEMM of the same
+// shape whatever the pool's size, so results do not depend on the thread
+// count (the packed path is per-element deterministic by construction).
+// Many rows: blocks of rows across the whole width; few: blocks of columns,
+// so that a single short sequence still uses every core.
+inline constexpr index_t eigen_block = 64;
+
+template <class Body>
+void for_output_blocks(thread_pool& pool, index_t m, index_t n, const Body& body) {
+  const bool by_rows = m >= 4 * eigen_block;
+  const index_t extent = by_rows ? m : n;
+  const index_t blocks = (extent + eigen_block - 1) / eigen_block;
+  pool.parallel_for(blocks, [&](index_t b0, index_t b1) {
+    for (index_t b = b0; b < b1; ++b) {
+      const index_t first = b * eigen_block, last = std::min(extent, first + eigen_block);
+      if (by_rows)
+        body(first, last, index_t{0}, n);
+      else
+        body(index_t{0}, m, first, last);
+    }
+  });
+}
+}  // namespace detail
+
 // y = x W^T + b.  x: m x k, W: n x k, y: m x n (y must not alias x).
-// Split across threads by rows when there are plenty, else by output columns
-// (weight rows), so that a single short sequence still uses every core.
 inline void linear(thread_pool& pool, matrix_view<const float> x, const linear_weights& w, matrix_view<float> y) {
   if (w.packed) {
     gemm_packed(pool, x, *w.packed, w.bias, y, false);
     return;
   }
-  const index_t m = x.rows();
-  const index_t n = w.weight.rows();
-  const auto body = [&](index_t r0, index_t r1, index_t c0, index_t c1) {
+  detail::for_output_blocks(pool, x.rows(), w.weight.rows(), [&](index_t r0, index_t r1, index_t c0, index_t c1) {
     auto out = as_eigen(y.middle_rows(r0, r1 - r0)).middleCols(c0, c1 - c0);
     const auto in = as_eigen(x.middle_rows(r0, r1 - r0));
     const auto weight = as_eigen(w.weight.middle_rows(c0, c1 - c0));
     out.noalias() = in * weight.transpose();
     if (!w.bias.empty()) out.rowwise() += row_vector_map(w.bias.data() + c0, c1 - c0);
-  };
-  if (m >= 32 * pool.size())
-    pool.parallel_for(m, [&](index_t r0, index_t r1) { body(r0, r1, 0, n); }, 8);
-  else
-    pool.parallel_for(n, [&](index_t c0, index_t c1) { body(0, m, c0, c1); }, 16);
+  });
 }
 
 // dx = dy W (or dx += dy W).  dy: m x n, W: n x k, dx: m x k.
@@ -56,9 +74,7 @@ inline void linear_backward_input(thread_pool& pool, matrix_view<const float> dy
     return;
   }
   const weight_matrix w = lw.weight;
-  const index_t m = dy.rows();
-  const index_t k = w.cols();
-  const auto body = [&](index_t r0, index_t r1, index_t c0, index_t c1) {
+  detail::for_output_blocks(pool, dy.rows(), w.cols(), [&](index_t r0, index_t r1, index_t c0, index_t c1) {
     auto out = as_eigen(dx.middle_rows(r0, r1 - r0)).middleCols(c0, c1 - c0);
     const auto g = as_eigen(dy.middle_rows(r0, r1 - r0));
     const auto weight = as_eigen(w).middleCols(c0, c1 - c0);
@@ -66,11 +82,7 @@ inline void linear_backward_input(thread_pool& pool, matrix_view<const float> dy
       out.noalias() += g * weight;
     else
       out.noalias() = g * weight;
-  };
-  if (m >= 32 * pool.size())
-    pool.parallel_for(m, [&](index_t r0, index_t r1) { body(r0, r1, 0, k); }, 8);
-  else
-    pool.parallel_for(k, [&](index_t c0, index_t c1) { body(0, m, c0, c1); }, 16);
+  });
 }
 
 // ---------------------------------------------------------------- activations

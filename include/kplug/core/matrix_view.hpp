@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -68,8 +69,30 @@ class matrix_view {
   index_t stride_ = 0;
 };
 
+namespace detail {
+// Storage aligned to a cache line (and the widest SIMD register), so that the
+// vectorised kernels split every row into the same aligned packets wherever
+// the allocator put the buffer: results then do not change from one buffer,
+// one object or one run to the next.
+template <class T>
+struct cache_aligned_allocator {
+  using value_type = T;
+  static constexpr std::align_val_t alignment{64};
+  cache_aligned_allocator() noexcept = default;
+  template <class U>
+  cache_aligned_allocator(const cache_aligned_allocator<U>&) noexcept {}  // NOLINT: rebinding
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
+  template <class U>
+  friend bool operator==(const cache_aligned_allocator&, const cache_aligned_allocator<U>&) noexcept {
+    return true;
+  }
+};
+}  // namespace detail
+
 // An owning row-major matrix for the places where kplug must allocate
-// (gathered knowledge rows, mapped rows). Views are how it is handed around.
+// (gathered knowledge rows, mapped rows, activations), 64-byte aligned.
+// Views are how it is handed around.
 template <class T>
 class matrix {
  public:
@@ -102,7 +125,7 @@ class matrix {
  private:
   index_t rows_ = 0;
   index_t cols_ = 0;
-  std::vector<T> data_;
+  std::vector<T, detail::cache_aligned_allocator<T>> data_;
 };
 
 // Checks a view's shape before anything is read or written through it.
