@@ -166,7 +166,6 @@ class mock_backend {
 
   void check_input(const model_input& in, matrix_view<const float> entities,
                    std::span<const std::int32_t> positions, const char* what) const;
-  void check_ids(std::span<const token_id> ids, const char* what, const char* name) const;
   void embed(std::span<const token_id> ids, matrix_view<float> out) const;
   // The call record, with the rows the encoder runs on (x_i above).
   mock_call assemble(mock_call_kind kind, const model_input& in, matrix_view<const float> entities,
@@ -263,14 +262,6 @@ inline mock_backend::mock_backend(const mock_config& config) : config_(config) {
     hidden_bias_(k) = mock_uniform(seed, mock_table::hidden_bias, 0, static_cast<std::uint64_t>(k)) * 0.5f;
 }
 
-inline void mock_backend::check_ids(std::span<const token_id> ids, const char* what, const char* name) const {
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] < 0 || ids[i] >= config_.vocab_size)
-      throw error(what, std::string(name) + "[" + std::to_string(i) + "]",
-                  "token id " + std::to_string(ids[i]) + " is outside the vocabulary [0, " +
-                      std::to_string(config_.vocab_size) + ")");
-}
-
 inline void mock_backend::embed(std::span<const token_id> ids, matrix_view<float> out) const {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     auto row = out.row(static_cast<index_t>(i));
@@ -283,7 +274,11 @@ inline void mock_backend::embed(std::span<const token_id> ids, matrix_view<float
 inline void mock_backend::embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const {
   constexpr const char* what = "mock_backend::embed_tokens";
   require_shape(out, static_cast<index_t>(ids.size()), config_.hidden_size, what, "out");
-  check_ids(ids, what, "ids");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= config_.vocab_size)
+      throw error(what, "ids[" + std::to_string(i) + "]",
+                  "token id " + std::to_string(ids[i]) + " is outside the vocabulary [0, " +
+                      std::to_string(config_.vocab_size) + ")");
   embed(ids, out);
   ++counts_.embed_tokens;
   last_ids_.assign(ids.begin(), ids.end());
