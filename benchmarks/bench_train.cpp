@@ -15,20 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
+
 namespace {
 
 using kplug::index_t;
 constexpr index_t hidden = 384, d_kb = 128, entities = 10000, vocab = 30522, batch = 64;
-
-kplug::kb::knowledge_base make_kb() {
-  kplug::xoshiro256 rng(1);
-  kplug::matrix<float> t(entities, d_kb);
-  for (index_t r = 0; r < entities; ++r)
-    for (float& v : t.row(r)) v = static_cast<float>(rng.uniform() - 0.5);
-  kplug::kb::entity_index idx;
-  for (index_t r = 0; r < entities; ++r) idx.add("E" + std::to_string(r), r);
-  return {"bench", std::move(idx), kplug::kb::embedding_table(std::move(t))};
-}
 
 std::vector<kplug::train::example> make_examples() {
   kplug::xoshiro256 rng(2);
@@ -45,7 +37,7 @@ std::vector<kplug::train::example> make_examples() {
       }
       if (rng.next() % 8 == 0) {
         const auto row = static_cast<kplug::row_index>(rng.next() % entities);
-        mentions.push_back({{w, w + 1}, "E" + std::to_string(row)});
+        mentions.push_back({{w, w + 1}, kplug_bench::entity_name(static_cast<std::uint64_t>(row))});
         rows.push_back(row);
       }
     }
@@ -61,7 +53,7 @@ void BM_map_tuning_step(benchmark::State& state) {
   kplug::backend::mock_config config{vocab, hidden, vocab, 512, 7};  // an MLM-sized output
   config.max_logged_calls = 0;
   kplug::backend::mock_backend model(config);
-  const auto kb = make_kb();
+  const auto kb = kplug_bench::random_knowledge_base(entities, d_kb);
   const auto data = make_examples();
   kplug::map::any_mapper mapper = kplug::map::make_mapper("affine", d_kb, hidden);
   kplug::train::tuning_options o;
