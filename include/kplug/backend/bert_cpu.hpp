@@ -152,16 +152,7 @@ inline void bert_cpu::set_classifier(bert::classification_head head) {
 }
 
 inline void bert_cpu::embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const {
-  const index_t h = hidden_size();
-  require_shape(out, static_cast<index_t>(ids.size()), h, "bert_cpu::embed_tokens", "out");
-  const auto& word = weights_.embeddings().word;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0 || ids[i] >= vocab_size())
-      throw error("bert_cpu::embed_tokens", "ids[" + std::to_string(i) + "]",
-                  "token id " + std::to_string(ids[i]) + " is outside the vocabulary [0, " +
-                      std::to_string(vocab_size()) + ")");
-    std::copy_n(word.row(ids[i]).data(), h, out.row(static_cast<index_t>(i)).data());
-  }
+  bert::copy_word_embeddings(weights_, ids, out, "bert_cpu::embed_tokens");
 }
 
 inline std::uint64_t bert_cpu::key_of(const model_input& in, matrix_view<const float> entities,

@@ -15,6 +15,7 @@
 // extra memory: 85 MB for MiniLM-L6).
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <span>
@@ -26,6 +27,7 @@
 #include "kplug/bert/gemm.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
+#include "kplug/core/types.hpp"
 #include "kplug/io/safetensors.hpp"
 
 namespace kplug::bert {
@@ -123,6 +125,11 @@ class bert_weights {
 inline bert_weights load_bert_weights(const std::string& path, const bert_config& config) {
   return bert_weights(io::open_safetensors(path), config);
 }
+
+// out (ids.size() x hidden) = the word-embedding rows of `ids`, each id
+// checked first: what a BERT backend's embed_tokens gives, on any device.
+void copy_word_embeddings(const bert_weights& w, std::span<const token_id> ids, matrix_view<float> out,
+                          const char* what);
 
 // ---------------------------------------------------------------------------
 // Implementation
@@ -271,6 +278,19 @@ inline bert_weights::bert_weights(io::safetensors_file file, const bert_config& 
   }
   if (config.head == head_kind::sequence_classification || config.head == head_kind::token_classification)
     classifier_ = linear("classifier", config.num_labels, h);
+}
+
+inline void copy_word_embeddings(const bert_weights& w, std::span<const token_id> ids, matrix_view<float> out,
+                                 const char* what) {
+  const weight_matrix word = w.embeddings().word;
+  require_shape(out, static_cast<index_t>(ids.size()), word.cols(), what, "out");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= word.rows())
+      throw error(what, "ids[" + std::to_string(i) + "]",
+                  "token id " + std::to_string(ids[i]) + " is outside the vocabulary [0, " +
+                      std::to_string(word.rows()) + ")");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    std::copy_n(word.row(ids[i]).data(), word.cols(), out.row(static_cast<index_t>(i)).data());
 }
 
 }  // namespace kplug::bert
