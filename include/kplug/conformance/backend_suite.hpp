@@ -28,6 +28,8 @@
 //                                                // other batches (0: bitwise identical)
 //     static constexpr double fd_step = 3e-2;    // finite-difference step / RMS of entity rows
 //     static constexpr double gradient_tolerance = 2e-4;  // ||g - g_fd|| / ||g_fd||
+//     // optional: a non-empty reason skips every test (visibly), e.g. no GPU
+//     static std::string unavailable();
 //     // backend_parity only:
 //     using reference_type = my_reference;        // a kplug::trainable_backend
 //     static std::unique_ptr<my_reference> make_reference();
@@ -97,6 +99,10 @@ class backend_conformance : public ::testing::Test {
   using backend_type = typename Traits::backend_type;
 
   void SetUp() override {
+    if constexpr (requires { Traits::unavailable(); }) {
+      const std::string why = Traits::unavailable();
+      if (!why.empty()) GTEST_SKIP() << why;
+    }
     backend = Traits::make(1);
     ASSERT_NE(backend, nullptr);
     vocab = {static_cast<index_t>(backend->vocab_size())};
