@@ -145,7 +145,8 @@ inline bool detect() noexcept {
   if ((c & needed) != needed) return false;
   unsigned xcr0_lo = 0, xcr0_hi = 0;
   __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  return (xcr0_lo & 0x6u) == 0x6u;
+  const unsigned long long xcr0 = (static_cast<unsigned long long>(xcr0_hi) << 32) | xcr0_lo;
+  return (xcr0 & 0x6u) == 0x6u;
 }
 
 inline bool available() noexcept {
