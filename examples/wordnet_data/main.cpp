@@ -10,6 +10,10 @@
 //                     model tokenizer's words
 //   train.jsonl, dev.jsonl, test.jsonl, test-rare.jsonl, labels.txt
 //                     the typing task for --pos, split by synset
+//   general.jsonl, general-dev.jsonl
+//                     the corpus of general map-tuning: every noun and verb
+//                     synset's lemma and definition, the lemma its mention;
+//                     the same for any --pos and --seed (definition_corpus.hpp)
 // Every file is written to a temporary name and renamed, so an interrupted
 // run leaves no half-written file. Errors (a missing WordNet, a malformed
 // line) print the kplug::error and exit 1; a bad command line exits 2.
@@ -17,6 +21,7 @@
 #include <kplug/text/wordpiece.hpp>
 #include <kplug/wordnet/alias_builder.hpp>
 #include <kplug/wordnet/database.hpp>
+#include <kplug/wordnet/definition_corpus.hpp>
 #include <kplug/wordnet/lexicographer_files.hpp>
 #include <kplug/wordnet/morphology.hpp>
 #include <kplug/wordnet/relations.hpp>
@@ -148,6 +153,13 @@ int run(const options& o) {
               splits.train.size(), splits.train_synsets, splits.dev.size(), splits.dev_synsets, splits.test.size(),
               splits.test_synsets, splits.test_rare.size());
   print_histogram("train labels:", splits.train);
+
+  // The general corpus: definitions, never the examples the task is made of.
+  const wn::definition_corpus general = wn::build_definition_corpus(db);
+  wn::write_jsonl(out("general.jsonl"), general.train);
+  wn::write_jsonl(out("general-dev.jsonl"), general.held_out);
+  std::printf("general corpus: %zu definitions, %zu held out, %zu synsets without one\n", general.train.size(),
+              general.held_out.size(), general.skipped);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("wrote %s in %.1f s\n", o.out.c_str(), seconds);
   return 0;
