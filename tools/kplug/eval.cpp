@@ -40,7 +40,10 @@ command_line eval_command_line() {
       .option("--summary", "FILE", "write the figures as one JSON object")
       .option("--batch-size", "N", "sequences per encoder call (default 64)")
       .option("--threads", "N", "encoder threads (default: one per hardware thread)");
-  cl.flag("--quiet", "print only the accuracy line");
+  cl.flag("--quiet", "print only the accuracy line")
+      .flag("--allow-other-encoder",
+            "accept a --plugin tuned on another encoder of the same sizes: a general plugin,\n"
+            "tuned on the base model, in a model fine-tuned from it (the knowledge base is still checked)");
   cl.epilog(
       "Instances whose label the model does not know are counted as errors and reported.\n"
       "Exit status: 0 done, 1 failed (message on stderr), 2 bad command line.\n");
@@ -79,7 +82,9 @@ int run_eval(std::span<char* const> args) {
   if (with_knowledge) {
     const knowledge_paths paths{*cl.value("--kb"), cl.value("--entity-ids").value_or(""), "", *cl.value("--plugin")};
     kb.emplace(open_knowledge_base(paths, paths.kb));
-    plugin.emplace(plugin::load_knowledge_plugin(paths.plugin, *kb, *model.encoder));
+    plugin::compatibility_options checks;
+    checks.check_encoder_fingerprint = !cl.has("--allow-other-encoder");
+    plugin.emplace(plugin::load_knowledge_plugin(paths.plugin, *kb, *model.encoder, checks));
     if (cl.has("--aliases")) aliases.emplace(link::read_alias_table(*cl.value("--aliases")));
     config.format = plugin->metadata.splice;
     inputs = {&*kb, aliases ? &*aliases : nullptr, entities == "linker" ? entity_source::linker : entity_source::gold};

@@ -1,14 +1,18 @@
-// kplug tune: task-specific map-tuning. The downstream model (encoder and
-// its token-classification head) stays frozen; only the affine mapper is
-// trained, through the model's input gradient, on the task's loss. With
-// --epochs 0 it writes the initial mapper as a plugin: the untrained
-// (random) and closed-form baselines, or a mapper trained elsewhere (npy).
+// kplug tune: map-tuning. The model stays frozen; only the affine mapper is
+// trained, through the model's input gradient. Task-specific (the default):
+// a mention-typing model (token-classification head) on the task's loss.
+// General (--objective mmlm): a masked-LM model on mention-masked language
+// modelling over a corpus with entity mentions; the plugin then serves any
+// downstream model built on that encoder. With --epochs 0 it writes the
+// initial mapper as a plugin: the untrained (random) and closed-form
+// baselines, or a mapper trained elsewhere (npy, or another plugin).
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <kplug/core/error.hpp>
+#include <kplug/core/random.hpp>
 #include <kplug/io/npy.hpp>
 #include <kplug/kb/knowledge_base.hpp>
 #include <kplug/link/alias_table.hpp>
@@ -23,6 +27,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "knowledge.hpp"
+#include "mmlm_task.hpp"
 #include "splice_options.hpp"
 #include "typing_task.hpp"
 
@@ -31,21 +36,32 @@ namespace {
 
 command_line tune_command_line() {
   command_line cl("kplug tune",
-                  "Map-tune a knowledge plugin for a frozen mention-typing model: only the mapper from\n"
-                  "knowledge-base vectors to input rows is trained, on the task's loss.");
-  cl.option("--model", "DIR", "frozen downstream checkpoint (token-classification head, id2label)", true)
+                  "Map-tune a knowledge plugin for a frozen model: only the mapper from knowledge-base\n"
+                  "vectors to input rows is trained, on a mention-typing task's loss (task-specific) or\n"
+                  "by mention-masked language modelling (general, --objective mmlm).");
+  cl.option("--model", "DIR",
+            "the frozen checkpoint: a mention-typing model (token-classification head, id2label),\n"
+            "or for --objective mmlm a masked-LM one (BertForMaskedLM)",
+            true)
+      .option("--objective", "NAME",
+              "task (default): the typing task's cross-entropy; mmlm: general map-tuning, the\n"
+              "mentions of --train masked and predicted from their entities' mapped rows")
       .option("--kb", "PATH", "knowledge base (directory with entities.npy + entity2id.txt, or .npy)", true)
       .option("--entity-ids", "FILE", "entity2id.txt of a --kb .npy table")
       .option("--aliases", "FILE",
               "alias table (alias<TAB>entity<TAB>count): entity names for --init closed-form,\n"
               "and links mentions that have no entity")
       .option("--out", "FILE", "the plugin file to write", true)
-      .option("--train", "FILE", "JSONL training data (the mention-typing schema); needed unless --epochs 0")
+      .option("--train", "FILE",
+              "JSONL training data (the mention-typing schema; \"label\" unused by mmlm);\n"
+              "needed unless --epochs 0")
       .option("--dev", "FILE", "JSONL dev data: evaluated after each epoch; the best epoch is kept")
+      .option("--max-examples", "N", "train on N examples drawn at random (--seed) from --train")
       .option("--init", "HOW",
               "the mapper's start: closed-form (default; least-squares alignment of each entity's\n"
               "vector to the mean word embedding of its most frequent alias), random (Xavier\n"
-              "uniform), or npy:W.npy,b.npy (W hidden x d_kb, b hidden)")
+              "uniform), npy:W.npy,b.npy (W hidden x d_kb, b hidden), or plugin:FILE (an affine\n"
+              "plugin for this knowledge base, e.g. a general one; tuned on any encoder of these sizes)")
       .option("--format", "NAME",
               "splice format: entity-slash-mention (default, the paper's 'E / m'),\n"
               "mention-slash-entity, replace")
@@ -146,6 +162,60 @@ void init_from_npy(map::affine_mapper& mapper, const std::string& spec) {
   std::copy(bv.begin(), bv.end(), mapper.bias().row(0).begin());
 }
 
+// The start of a task's tuning from a plugin tuned elsewhere (the general
+// one): its knowledge base must be this one; its encoder may differ (the
+// general plugin was tuned on the base encoder), its sizes may not.
+void init_from_plugin(map::affine_mapper& mapper, const std::string& path, const kb::knowledge_base& kb,
+                      const backend::bert_cpu& encoder) {
+  plugin::compatibility_options options;
+  options.check_encoder_fingerprint = false;
+  const plugin::knowledge_plugin p = plugin::load_knowledge_plugin(path, kb, encoder, options);
+  const auto* affine = p.mapper.get_if<map::affine_mapper>();
+  if (!affine)
+    throw error("initialise the mapper", at_file(path),
+                "holds a " + std::string(p.mapper.kind()) + " mapper; kplug tune trains affine ones");
+  mapper = *affine;
+}
+
+std::vector<train::example> load_task_examples(const std::string& path, const typing_model& model,
+                                               const knowledge_inputs& inputs, bool quiet) {
+  const typing_file f = read_typing_file(path);
+  example_stats stats;
+  auto ex = make_typing_examples(f, model, &inputs, stats);
+  for (std::size_t i = 0; i < ex.size(); ++i)
+    if (ex[i].targets[0].label < 0)
+      throw error("read training data", at_line(path, f.instances[i].line) + ", field \"label\"",
+                  "\"" + f.instances[i].label + "\" is not one of the model's " + std::to_string(model.labels.size()) +
+                      " labels");
+  if (!quiet)
+    std::fprintf(stderr, "kplug tune: %s: %zu instances, %zu typed mentions with a knowledge-base entity\n",
+                 path.c_str(), stats.instances, stats.typed_with_entity);
+  return ex;
+}
+
+std::vector<train::example> load_mmlm_examples(const std::string& path, const typing_model& model,
+                                               const knowledge_inputs& inputs, const splice::planner& planner,
+                                               bool quiet) {
+  mmlm_stats stats;
+  auto ex = make_mmlm_examples(read_typing_file(path, false), model, inputs, planner, stats);
+  if (!quiet)
+    std::fprintf(stderr,
+                 "kplug tune: %s: %zu instances (%zu without a mention in the knowledge base), %zu MMLM examples, "
+                 "%zu masked pieces\n",
+                 path.c_str(), stats.instances, stats.without_knowledge, stats.examples, stats.targets);
+  if (ex.empty()) throw error("read MMLM data", at_file(path), "no line has a mention with a knowledge-base entity");
+  return ex;
+}
+
+// `n` examples drawn without replacement by kplug's own generator (the same
+// draw on every platform).
+void keep_random_sample(std::vector<train::example>& examples, std::size_t n, std::uint64_t seed) {
+  if (n >= examples.size()) return;
+  xoshiro256 rng(seed ^ 0x73616d706c65ull);
+  for (std::size_t i = 0; i < n; ++i) std::swap(examples[i], examples[i + rng.next() % (examples.size() - i)]);
+  examples.resize(n);
+}
+
 std::string format_seconds(double s) {
   char buf[32];
   const auto t = static_cast<long long>(s + 0.5);
@@ -163,14 +233,23 @@ int run_tune(std::span<char* const> args) {
   }
   const int epochs = static_cast<int>(cl.integer("--epochs", 3, 0, 1000));
   if (epochs > 0 && !cl.has("--train")) cl.fail("--train is needed unless --epochs 0");
+  const std::string objective = cl.value("--objective").value_or("task");
+  if (objective != "task" && objective != "mmlm") cl.fail("--objective must be task or mmlm, not " + objective);
+  const bool mmlm = objective == "mmlm";
   const std::string init = cl.value("--init").value_or("closed-form");
-  if (init != "closed-form" && init != "random" && !init.starts_with("npy:"))
-    cl.fail("--init must be closed-form, random or npy:W.npy,b.npy");
+  if (init != "closed-form" && init != "random" && !init.starts_with("npy:") && !init.starts_with("plugin:"))
+    cl.fail("--init must be closed-form, random, npy:W.npy,b.npy or plugin:FILE");
   if (init == "closed-form" && !cl.has("--aliases")) cl.fail("--init closed-form needs --aliases (entity names)");
   const bool quiet = cl.has("--quiet");
   const auto seed = static_cast<std::uint64_t>(cl.integer("--seed", 1, 0, INT64_MAX));
+  const auto max_examples = static_cast<std::size_t>(cl.integer("--max-examples", 0, 1, INT64_MAX));
 
-  typing_model model(cl.required("--model"), static_cast<int>(cl.integer("--threads", 0, 0, 4096)), true, true);
+  typing_model model(cl.required("--model"), static_cast<int>(cl.integer("--threads", 0, 0, 4096)), !mmlm, true);
+  if (mmlm && model.encoder->output_kind() != "masked_lm")
+    throw error("open the masked-LM model", model.dir,
+                "has no masked-LM head (its output is " + std::string(model.encoder->output_kind()) +
+                    "); --objective mmlm needs a BertForMaskedLM checkpoint (scripts/wordnet/train_mlm_head.py "
+                    "trains a head over a frozen encoder)");
   const knowledge_paths paths{cl.required("--kb"), cl.value("--entity-ids").value_or(""), "", ""};
   const kb::knowledge_base kb = open_knowledge_base(paths, paths.kb);
   std::optional<link::alias_table> aliases;
@@ -179,9 +258,12 @@ int run_tune(std::span<char* const> args) {
   map::affine_mapper affine(kb.d_kb(), model.encoder->hidden_size());
   if (init == "random") map::initialize(affine, map::init_scheme::xavier_uniform, seed);
   else if (init == "closed-form") init_closed_form(affine, kb, model, *cl.value("--aliases"), quiet);
+  else if (init.starts_with("plugin:")) init_from_plugin(affine, init.substr(7), kb, *model.encoder);
   else init_from_npy(affine, init.substr(4));
 
   const splice::splice_format format = parse_splice_format(cl, model.tokenizer.vocab());
+  if (mmlm && !format.keeps_mention())
+    cl.fail("--objective mmlm predicts the mention's pieces; --format replace drops them");
   const std::string name = cl.value("--name").value_or(model.dir);
   const std::string out = cl.required("--out");
   auto save = [&](const map::affine_mapper& m) {
@@ -195,22 +277,17 @@ int run_tune(std::span<char* const> args) {
     return exit_ok;
   }
 
+  splice::planner_config config;
+  config.format = format;
+  config.max_length = static_cast<std::int32_t>(model.encoder->max_positions());
+  const splice::planner planner(config);
   const knowledge_inputs inputs{&kb, aliases ? &*aliases : nullptr, entity_source::gold};
   auto load = [&](const std::string& path) {
-    const typing_file f = read_typing_file(path);
-    example_stats stats;
-    auto ex = make_typing_examples(f, model, &inputs, stats);
-    for (std::size_t i = 0; i < ex.size(); ++i)
-      if (ex[i].targets[0].label < 0)
-        throw error("read training data", at_line(path, f.instances[i].line) + ", field \"label\"",
-                    "\"" + f.instances[i].label + "\" is not one of the model's " +
-                        std::to_string(model.labels.size()) + " labels");
-    if (!quiet)
-      std::fprintf(stderr, "kplug tune: %s: %zu instances, %zu typed mentions with a knowledge-base entity\n",
-                   path.c_str(), stats.instances, stats.typed_with_entity);
-    return ex;
+    return mmlm ? load_mmlm_examples(path, model, inputs, planner, quiet)
+                : load_task_examples(path, model, inputs, quiet);
   };
-  const std::vector<train::example> train_set = load(cl.required("--train"));
+  std::vector<train::example> train_set = load(cl.required("--train"));
+  if (max_examples > 0) keep_random_sample(train_set, max_examples, seed);
   std::vector<train::example> dev_set;
   if (cl.has("--dev")) dev_set = load(*cl.value("--dev"));
 
@@ -219,10 +296,7 @@ int run_tune(std::span<char* const> args) {
   options.batch_size = static_cast<std::size_t>(cl.integer("--batch-size", 32, 1, 1 << 16));
   options.seed = seed;
   options.optimizer.lr = parse_double(cl, "--lr", 1e-3);
-  splice::planner_config config;
-  config.format = format;
-  config.max_length = static_cast<std::int32_t>(model.encoder->max_positions());
-  train::map_tuner tuner(*model.encoder, kb, affine, splice::planner(config), options);
+  train::map_tuner tuner(*model.encoder, kb, affine, planner, options);
 
   const bool tty = ::isatty(2) == 1;
   auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
@@ -244,7 +318,7 @@ int run_tune(std::span<char* const> args) {
   if (!quiet) {
     std::fprintf(stderr, "kplug tune: %zu steps in %d epochs", result.steps, result.epochs_run);
     if (result.best_dev && result.best_dev->accuracy)
-      std::fprintf(stderr, ", best dev accuracy %.4f", *result.best_dev->accuracy);
+      std::fprintf(stderr, ", best dev accuracy %.4f (loss %.4f)", *result.best_dev->accuracy, result.best_dev->loss);
     std::fprintf(stderr, " -> %s\n", out.c_str());
   }
   return exit_ok;

@@ -65,7 +65,8 @@ inline std::int64_t code_points(const std::string& text) {
 
 }  // namespace detail
 
-inline typing_file read_typing_file(const std::string& path) {
+// Without `need_label` a line may omit "label" (general map-tuning's corpus).
+inline typing_file read_typing_file(const std::string& path, bool need_label = true) {
   typing_file out{path, {}};
   jsonl_reader in(path);
   nlohmann::json obj;
@@ -76,7 +77,7 @@ inline typing_file read_typing_file(const std::string& path) {
     typing_instance inst;
     inst.line = in.line();
     inst.text = in.string_field(obj, "text");
-    inst.label = in.string_field(obj, "label");
+    if (need_label || obj.contains("label")) inst.label = in.string_field(obj, "label");
     const auto ms = obj.find("mentions");
     if (ms == obj.end()) fail("\"mentions\"", "is missing (a list of {\"start\", \"end\"[, \"entity\"]})");
     if (!ms->is_array() || ms->empty()) fail("\"mentions\"", "must be a non-empty list; the first mention is typed");

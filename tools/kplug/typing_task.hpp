@@ -137,6 +137,33 @@ inline std::optional<std::string> link_span(const link::alias_table& aliases, co
   return std::string(c[0].entity);
 }
 
+// Appends to `ex` each mention of `inst` that gets an entity (the file's, or
+// the linker's) with a knowledge-base row; returns whether the first did.
+inline bool add_mentions(const typing_instance& inst, const tokenized_instance& tok,
+                         const text::tokenized_text& words, const knowledge_inputs& knowledge, example_stats& stats,
+                         train::example& ex) {
+  bool first = false;
+  for (std::size_t k = 0; k < inst.mentions.size(); ++k) {
+    const typed_mention& m = inst.mentions[k];
+    std::optional<std::string> entity;
+    if (m.entity) ++stats.with_gold;
+    if (knowledge.source == entity_source::gold && m.entity) {
+      entity = m.entity;
+    } else if (knowledge.aliases) {
+      entity = link_span(*knowledge.aliases, words, tok.spans[k]);
+      stats.linked += entity.has_value();
+      stats.linked_correct += entity && m.entity && *entity == *m.entity;
+    }
+    if (!entity) continue;
+    const std::optional<row_index> row = knowledge.kb->find(*entity);
+    if (!row) continue;  // not in the knowledge base: no knowledge for this mention
+    first = first || k == 0;
+    ex.mentions.push_back({tok.spans[k], *entity});
+    ex.rows.push_back(*row);
+  }
+  return first;
+}
+
 // One map-tuning example per instance, its target the typed mention's first
 // piece. Without knowledge the examples have no mentions.
 inline std::vector<train::example> make_typing_examples(const typing_file& file, const typing_model& model,
@@ -153,26 +180,7 @@ inline std::vector<train::example> make_typing_examples(const typing_file& file,
     stats.unknown_labels += label < 0;
     ++stats.instances;
     ex.targets.push_back({tok.head_token, -1, label, {}});
-    if (knowledge) {
-      for (std::size_t k = 0; k < inst.mentions.size(); ++k) {
-        const typed_mention& m = inst.mentions[k];
-        std::optional<std::string> entity;
-        if (m.entity) ++stats.with_gold;
-        if (knowledge->source == entity_source::gold && m.entity) {
-          entity = m.entity;
-        } else if (knowledge->aliases) {
-          entity = link_span(*knowledge->aliases, scratch, tok.spans[k]);
-          stats.linked += entity.has_value();
-          stats.linked_correct += entity && m.entity && *entity == *m.entity;
-        }
-        if (!entity) continue;
-        const std::optional<row_index> row = knowledge->kb->find(*entity);
-        if (!row) continue;  // not in the knowledge base: no knowledge for this mention
-        if (k == 0) ++stats.typed_with_entity;
-        ex.mentions.push_back({tok.spans[k], *entity});
-        ex.rows.push_back(*row);
-      }
-    }
+    if (knowledge) stats.typed_with_entity += add_mentions(inst, tok, scratch, *knowledge, stats, ex);
     out.push_back(std::move(ex));
   }
   return out;
