@@ -74,6 +74,7 @@
 #include "kplug/train/example.hpp"
 #include "kplug/train/map_tuner.hpp"
 #include "kplug/train/objective.hpp"
+#include "kplug/train/reduction.hpp"
 
 // Knowledge-base construction: WordNet 3.0 and TransE embeddings.
 #include "kplug/wordnet/alias_builder.hpp"

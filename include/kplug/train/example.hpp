@@ -7,6 +7,7 @@
 // (a marker or the entity slot: what relation and typing heads read).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "kplug/core/error.hpp"
 #include "kplug/core/types.hpp"
+#include "kplug/core/xxh64.hpp"
 
 namespace kplug::train {
 
@@ -39,6 +41,11 @@ struct example {
 // for two mentions).
 std::vector<example> mmlm_examples(const token_sequence& tokens, std::span<const mention> mentions,
                                    std::span<const row_index> rows, token_id mask_id);
+
+// XXH64 over every field of every example, in order (integers as u64, floats
+// as their IEEE bits, strings with their length first): equal for equal
+// data, so data-parallel ranks can check that they train on the same examples.
+std::uint64_t examples_fingerprint(std::span<const example> data) noexcept;
 
 // ---------------------------------------------------------------------------
 // Implementation
@@ -97,6 +104,40 @@ inline std::vector<example> mmlm_examples(const token_sequence& tokens, std::spa
     for (std::size_t only = 0; only < mentions.size(); ++only)
       out.push_back(make([only](std::size_t k) { return k == only; }));
   return out;
+}
+
+inline std::uint64_t examples_fingerprint(std::span<const example> data) noexcept {
+  xxh64_stream h;
+  auto ints = [&](const auto& values) {
+    h.update_u64(values.size());
+    for (const auto v : values) h.update_u64(static_cast<std::uint64_t>(v));
+  };
+  h.update_u64(data.size());
+  for (const example& e : data) {
+    ints(e.tokens.ids);
+    ints(e.tokens.word_of);
+    ints(e.tokens.segment_ids);
+    h.update_u64(e.mentions.size());
+    for (const mention& m : e.mentions) {
+      h.update_u64(static_cast<std::uint64_t>(m.words.begin));
+      h.update_u64(static_cast<std::uint64_t>(m.words.end));
+      h.update_u64(m.entity.size());
+      h.update(m.entity);
+      h.update_u64(std::bit_cast<std::uint32_t>(m.score));
+      h.update_u64(m.source);
+      h.update_u64(static_cast<std::uint64_t>(m.marker));
+    }
+    ints(e.rows);
+    h.update_u64(e.targets.size());
+    for (const target& t : e.targets) {
+      h.update_u64(static_cast<std::uint64_t>(t.token));
+      h.update_u64(static_cast<std::uint64_t>(t.mention));
+      h.update_u64(static_cast<std::uint64_t>(t.label));
+      h.update_u64(t.values.size());
+      for (const float v : t.values) h.update_u64(std::bit_cast<std::uint32_t>(v));
+    }
+  }
+  return h.digest();
 }
 
 }  // namespace kplug::train

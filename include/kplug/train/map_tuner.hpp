@@ -13,9 +13,18 @@
 // General map-tuning uses MMLM examples (example.hpp) with cross_entropy over
 // an MLM-head backend; task-specific map-tuning uses the task's examples with
 // the frozen downstream model (backend + its head).
+//
+// Data-parallel: on_reduce(gradient_reduction) makes the tuner one rank of a
+// group (reduction.hpp has the contract; kplug/distributed/mpi.hpp makes one
+// over MPI). Each rank runs forward and backward on its share of every
+// global batch; the mapper's gradients are summed over the ranks between
+// the mapper's backward and the optimizer step, which is then the same on
+// every rank. Without a reduction nothing of this runs.
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -37,10 +46,12 @@
 #include "kplug/map/mapper.hpp"
 #include "kplug/map/parameter.hpp"
 #include "kplug/optim/adam.hpp"
+#include "kplug/plugin/fingerprint.hpp"
 #include "kplug/splice/batch.hpp"
 #include "kplug/splice/planner.hpp"
 #include "kplug/train/example.hpp"
 #include "kplug/train/objective.hpp"
+#include "kplug/train/reduction.hpp"
 
 namespace kplug::train {
 
@@ -87,6 +98,9 @@ struct step_timing {
   std::size_t steps = 0;
   double total_seconds = 0.0;
   double backend_seconds = 0.0;
+  // Inside the gradient reduction (data-parallel only), including the wait
+  // for the slowest rank; part of total_seconds.
+  double reduce_seconds = 0.0;
 };
 
 struct tuning_result {
@@ -111,6 +125,12 @@ class map_tuner {
 
   void on_checkpoint(checkpoint_callback fn) { checkpoint_ = std::move(fn); }
 
+  // Trains as rank `reduction.rank` of a data-parallel group (reduction.hpp):
+  // every rank then calls fit, step and evaluate with the same arguments and
+  // gets the results one process would get on the whole data; only rank 0
+  // calls the progress and checkpoint callbacks. Set it before training.
+  void on_reduce(gradient_reduction reduction);
+
   // Trains on `train`, evaluating on `dev` (may be empty: no early stopping,
   // no checkpoints). A non-finite knowledge vector, gradient or loss throws a
   // kplug::error naming the entity or parameter; the mapper then holds the
@@ -119,9 +139,12 @@ class map_tuner {
   tuning_result fit(std::span<const example> train, std::span<const example> dev = {},
                     const progress_callback& on_progress = {});
 
-  // One optimizer step on `batch`; returns its loss.
+  // One optimizer step on `batch`; returns its loss. Data-parallel, `batch`
+  // is the global batch: this rank runs its share (rank_share) and the loss
+  // is the mean over every rank's targets.
   double step(std::span<const example* const> batch);
   // Mean loss (and accuracy for classification) over `data`, no training.
+  // Data-parallel, each rank evaluates its share and the totals are summed.
   evaluation evaluate(std::span<const example> data);
 
   const step_timing& timing() const noexcept { return timing_; }
@@ -140,6 +163,13 @@ class map_tuner {
   void set_backend_dropout(bool on);
   std::vector<std::vector<float>> snapshot();
   void restore(const std::vector<std::vector<float>>& values);
+  // Reduces the gradients (data-parallel), steps the optimizer, and counts the step's time.
+  void finish_step(forward_result& r, std::span<const map::parameter> params,
+                   std::chrono::steady_clock::time_point start, std::chrono::steady_clock::duration backend_time);
+  void reduce_gradients(forward_result& r, std::span<const map::parameter> params);
+  void check_same_setup(std::span<const example> train, std::span<const example> dev);
+  std::string describe_setup(std::span<const example> train, std::span<const example> dev);
+  bool leader() const noexcept { return !reduction_ || reduction_->rank == 0; }
 
   Backend& backend_;
   const kb::knowledge_base& kb_;
@@ -151,6 +181,8 @@ class map_tuner {
   map::input_dropout dropout_;
   checkpoint_callback checkpoint_;
   step_timing timing_;
+  std::optional<gradient_reduction> reduction_;
+  bool setup_checked_ = false;
 
   // Buffers reused across steps.
   std::vector<splice::splice_plan> plans_;
@@ -159,6 +191,8 @@ class map_tuner {
   std::vector<const target*> targets_;
   matrix<float> knowledge_, dropped_;
   mirrored_matrix<Backend> mapped_, grad_mapped_, outputs_, grad_outputs_;
+  std::vector<float> reduce_buffer_;
+  std::vector<const example*> share_;
 };
 
 // ---------------------------------------------------------------------------
@@ -194,6 +228,17 @@ map_tuner<B, M, O>::map_tuner(B& backend, const kb::knowledge_base& knowledge, M
 template <trainable_backend B, map::mapping_network M, objective O>
 void map_tuner<B, M, O>::set_backend_dropout(bool on) {
   if constexpr (requires { backend_.set_dropout(on); }) backend_.set_dropout(on && options_.frozen_model_dropout);
+}
+
+template <trainable_backend B, map::mapping_network M, objective O>
+void map_tuner<B, M, O>::on_reduce(gradient_reduction reduction) {
+  validate(reduction);
+  // Each rank draws its own input-dropout masks (rank 0 the single-process ones).
+  dropout_ = map::input_dropout(options_.input_dropout, (options_.seed ^ 0x6b706c7567ull) ^
+                                                            (static_cast<std::uint64_t>(reduction.rank) *
+                                                             0x9e3779b97f4a7c15ull));
+  reduction_ = std::move(reduction);
+  setup_checked_ = false;
 }
 
 template <trainable_backend B, map::mapping_network M, objective O>
@@ -260,6 +305,17 @@ typename map_tuner<B, M, O>::forward_result map_tuner<B, M, O>::run(std::span<co
                                                                      bool train) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
+  // Data-parallel, this rank's share of a small global batch may be empty:
+  // it still joins the step, with zero gradients and zero targets.
+  if (batch.empty() && reduction_) {
+    forward_result r;
+    if (train) {
+      const std::vector<map::parameter> params = mapper_.parameters();
+      map::zero_grad(params);
+      finish_step(r, params, start, clock::duration{});
+    }
+    return r;
+  }
   prepare(batch, train);
   const model_input input = packed_.input();
   const auto targets = static_cast<index_t>(positions_.size());
@@ -291,33 +347,89 @@ typename map_tuner<B, M, O>::forward_result map_tuner<B, M, O>::run(std::span<co
     const std::vector<map::parameter> params = mapper_.parameters();
     map::zero_grad(params);
     mapper_.backward(dropped_, grad_mapped_.host(), matrix_view<float>{});
-    optimizer_.step(params);  // throws, changing nothing, on a non-finite gradient
-    ++timing_.steps;
-    timing_.total_seconds += std::chrono::duration<double>(clock::now() - start).count();
-    timing_.backend_seconds += std::chrono::duration<double>(backend_time).count();
+    finish_step(r, params, start, backend_time);
   }
   return r;
 }
 
 template <trainable_backend B, map::mapping_network M, objective O>
+void map_tuner<B, M, O>::finish_step(forward_result& r, std::span<const map::parameter> params,
+                                     std::chrono::steady_clock::time_point start,
+                                     std::chrono::steady_clock::duration backend_time) {
+  if (reduction_) reduce_gradients(r, params);
+  optimizer_.step(params);  // throws, changing nothing, on a non-finite gradient
+  ++timing_.steps;
+  timing_.total_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  timing_.backend_seconds += std::chrono::duration<double>(backend_time).count();
+}
+
+template <trainable_backend B, map::mapping_network M, objective O>
+void map_tuner<B, M, O>::reduce_gradients(forward_result& r, std::span<const map::parameter> params) {
+  // The objective's gradient is that of this rank's MEAN loss. Weighted by
+  // the rank's target count, the sum over ranks is the gradient of the
+  // summed loss; divided by the global count, that of the global mean.
+  // One buffer, one collective: [gradients x count, count, loss x count]
+  // (float32 holds counts exactly up to 2^24 targets per step).
+  const auto local = static_cast<float>(r.targets);
+  reduce_buffer_.clear();
+  for (const map::parameter& p : params)
+    for (index_t row = 0; row < p.grad.rows(); ++row)
+      for (const float g : p.grad.row(row)) reduce_buffer_.push_back(g * local);
+  const std::size_t n = reduce_buffer_.size();
+  reduce_buffer_.push_back(local);
+  reduce_buffer_.push_back(static_cast<float>(r.loss * static_cast<double>(r.targets)));
+  const auto t0 = std::chrono::steady_clock::now();
+  reduction_->sum_gradients(reduce_buffer_);
+  timing_.reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double total = reduce_buffer_[n];
+  const double scale = total > 0.0 ? 1.0 / total : 0.0;
+  const float* sum = reduce_buffer_.data();
+  for (const map::parameter& p : params)
+    for (index_t row = 0; row < p.grad.rows(); ++row)
+      for (float& g : p.grad.row(row)) g = static_cast<float>(static_cast<double>(*sum++) * scale);
+  r.targets = static_cast<std::size_t>(std::llround(total));
+  r.loss = static_cast<double>(reduce_buffer_[n + 1]) * scale;
+}
+
+template <trainable_backend B, map::mapping_network M, objective O>
 double map_tuner<B, M, O>::step(std::span<const example* const> batch) {
-  return run(batch, true).loss;
+  if (!reduction_) return run(batch, true).loss;
+  if (!setup_checked_) check_same_setup({}, {});
+  share_.clear();
+  for (std::size_t i = static_cast<std::size_t>(reduction_->rank); i < batch.size();
+       i += static_cast<std::size_t>(reduction_->ranks))
+    share_.push_back(batch[i]);
+  return run(share_, true).loss;
 }
 
 template <trainable_backend B, map::mapping_network M, objective O>
 evaluation map_tuner<B, M, O>::evaluate(std::span<const example> data) {
+  if (reduction_ && !setup_checked_) check_same_setup({}, {});
   evaluation e;
   e.examples = data.size();
   double weighted = 0.0;
   std::size_t correct = 0;
+  // Data-parallel, this rank evaluates the examples at positions rank,
+  // rank + ranks, ..., in batches of its share of batch_size.
+  const auto rank = static_cast<std::size_t>(reduction_ ? reduction_->rank : 0);
+  const auto ranks = static_cast<std::size_t>(reduction_ ? reduction_->ranks : 1);
+  const std::size_t batch_size = (options_.batch_size + ranks - 1) / ranks;
   std::vector<const example*> batch;
-  for (std::size_t first = 0; first < data.size(); first += options_.batch_size) {
-    batch.clear();
-    for (std::size_t i = first; i < std::min(data.size(), first + options_.batch_size); ++i) batch.push_back(&data[i]);
+  for (std::size_t i = rank; i < data.size(); i += ranks) {
+    batch.push_back(&data[i]);
+    if (batch.size() < batch_size && i + ranks < data.size()) continue;
     const forward_result r = run(batch, false);
     weighted += r.loss * static_cast<double>(r.targets);
     e.targets += r.targets;
     correct += r.correct;
+    batch.clear();
+  }
+  if (reduction_) {
+    std::array<double, 3> totals{weighted, static_cast<double>(correct), static_cast<double>(e.targets)};
+    reduction_->sum_totals(totals);
+    weighted = totals[0];
+    correct = static_cast<std::size_t>(std::llround(totals[1]));
+    e.targets = static_cast<std::size_t>(std::llround(totals[2]));
   }
   if (e.targets > 0) e.loss = weighted / static_cast<double>(e.targets);
   if constexpr (std::same_as<O, cross_entropy>)
@@ -346,9 +458,56 @@ void map_tuner<B, M, O>::restore(const std::vector<std::vector<float>>& values) 
 }
 
 template <trainable_backend B, map::mapping_network M, objective O>
+void map_tuner<B, M, O>::check_same_setup(std::span<const example> train, std::span<const example> dev) {
+  reduction_->check_same_setup(describe_setup(train, dev));
+  setup_checked_ = true;
+}
+
+// What every rank of a data-parallel group must agree on, one fact per line.
+template <trainable_backend B, map::mapping_network M, objective O>
+std::string map_tuner<B, M, O>::describe_setup(std::span<const example> train, std::span<const example> dev) {
+  auto exact = [](double v) {  // the shortest text that reads back as v
+    char buf[32];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    return std::string(buf, end);
+  };
+  auto n = [](auto v) { return std::to_string(v); };
+  const std::vector<map::parameter> params = mapper_.parameters();
+  std::string shapes;
+  xxh64_stream values;
+  for (const map::parameter& p : params) {
+    shapes += (shapes.empty() ? "" : ", ") + p.name + " " + n(p.value.rows()) + "x" + n(p.value.cols());
+    values.update_u64(plugin::fingerprint_matrix(p.value));
+  }
+  const optim::adam_options& a = optimizer_.options();
+  const tuning_options& o = options_;
+  std::string s;
+  s += "mapper: " + std::string(mapper_.kind()) + " " + n(mapper_.input_dim()) + " -> " + n(mapper_.output_dim()) +
+       " (" + shapes + ")\n";
+  s += "mapper parameter values: " + plugin::format_fingerprint(values.digest()) + "\n";
+  s += "knowledge base: '" + kb_.name() + "', " + n(kb_.size()) + " entities, d_kb " + n(kb_.d_kb()) +
+       ", fingerprint " + plugin::format_fingerprint(plugin::kb_fingerprint(kb_)) + "\n";
+  s += "encoder: hidden size " + n(backend_.hidden_size()) + ", output size " + n(backend_.output_size()) + "\n";
+  s += "options: epochs " + n(o.epochs) + ", batch_size " + n(o.batch_size) + ", seed " + n(o.seed) + ", shuffle " +
+       n(int(o.shuffle)) + ", eval_every " + n(o.eval_every) + ", patience " + n(o.patience) + ", restore_best " +
+       n(int(o.restore_best)) + ", input_dropout " + exact(o.input_dropout) + ", frozen_model_dropout " +
+       n(int(o.frozen_model_dropout)) + "\n";
+  s += "optimizer: lr " + exact(a.lr) + ", betas " + exact(a.beta1) + " " + exact(a.beta2) + ", eps " +
+       exact(a.eps) + ", weight_decay " + exact(a.weight_decay) + " (" +
+       (a.decay_mode == optim::weight_decay_mode::l2 ? "l2" : "decoupled") + "), max_grad_norm " +
+       exact(a.max_grad_norm) + ", steps taken " + n(optimizer_.step_count()) + "\n";
+  s += "training examples: " + n(train.size()) + ", fingerprint " +
+       plugin::format_fingerprint(examples_fingerprint(train)) + "\n";
+  s += "dev examples: " + n(dev.size()) + ", fingerprint " + plugin::format_fingerprint(examples_fingerprint(dev)) +
+       "\n";
+  return s;
+}
+
+template <trainable_backend B, map::mapping_network M, objective O>
 tuning_result map_tuner<B, M, O>::fit(std::span<const example> train, std::span<const example> dev,
                                       const progress_callback& on_progress) {
   using clock = std::chrono::steady_clock;
+  if (reduction_) check_same_setup(train, dev);
   tuning_result result;
   const std::size_t steps_per_epoch = (train.size() + options_.batch_size - 1) / options_.batch_size;
   progress p;
@@ -363,7 +522,7 @@ tuning_result map_tuner<B, M, O>::fit(std::span<const example> train, std::span<
   std::vector<const example*> batch;
 
   auto report = [&](progress::phase stage) {
-    if (!on_progress) return;
+    if (!on_progress || !leader()) return;
     p.stage = stage;
     p.elapsed_seconds = std::chrono::duration<double>(clock::now() - start).count();
     p.examples_per_second = p.elapsed_seconds > 0 ? double(examples_seen) / p.elapsed_seconds : 0.0;
@@ -381,7 +540,7 @@ tuning_result map_tuner<B, M, O>::fit(std::span<const example> train, std::span<
       result.best_dev = e;
       evaluations_without_gain = 0;
       if (options_.restore_best) best = snapshot();
-      if (checkpoint_) checkpoint_(mapper_, e);
+      if (checkpoint_ && leader()) checkpoint_(mapper_, e);
       return false;
     }
     ++evaluations_without_gain;
