@@ -10,6 +10,7 @@ packages=(
   libeigen3-dev libxtensor-dev nlohmann-json3-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
   wordnet-base wordnet-sense-index  # the WordNet tests read the real files
+  libopenmpi-dev openmpi-bin  # data-parallel map-tuning (kplug::mpi); its tests run mpirun
   "$@"
 )
 
