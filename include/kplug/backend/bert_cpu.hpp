@@ -219,6 +219,7 @@ inline void bert_cpu::backward(const model_input& in, matrix_view<const float> e
   require_shape(grad_entities, entities.rows(), h, what, "grad_entities");
 
   if (const std::uint64_t key = key_of(in, entities, positions); !cache_valid_ || cache_key_ != key) {
+    cache_valid_ = false;  // a forward that throws half-way leaves no valid-looking cache
     head_out_.resize(p, output_size());
     run_forward(in, entities, positions, head_out_.view(), true);
     cache_key_ = key;

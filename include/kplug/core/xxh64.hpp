@@ -107,6 +107,7 @@ inline xxh64_stream::xxh64_stream(std::uint64_t seed) noexcept
       v_{seed + detail::xxh_p1 + detail::xxh_p2, seed + detail::xxh_p2, seed, seed - detail::xxh_p1} {}
 
 inline void xxh64_stream::update(std::span<const std::byte> bytes) noexcept {
+  if (bytes.empty()) return;  // an empty span may have a null data(): no memcpy from it
   const std::byte* p = bytes.data();
   std::size_t n = bytes.size();
   total_ += n;
