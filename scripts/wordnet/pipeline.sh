@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The WordNet experiment end to end (benchmarks/RESULTS-wordnet.md):
-# knowledge base, TransE embeddings, supersense typing data, two frozen
-# downstream models, five knowledge conditions, and the table.
+# knowledge base, TransE embeddings, supersense typing data, a masked-LM head
+# and a general plugin (MMLM on WordNet's definitions), two frozen downstream
+# models, seven knowledge conditions, and the table.
 #
 #   scripts/wordnet/pipeline.sh [--seeds "1 2 3"] [--pos noun|verb] [--work DIR]
 #
@@ -25,6 +26,8 @@ py=/usr/bin/python3
 tune_epochs="${KPLUG_TUNE_EPOCHS:-2}"
 tune_lr="${KPLUG_TUNE_LR:-1e-3}"
 ft_epochs="${KPLUG_FINETUNE_EPOCHS:-2}"
+mlm_texts="${KPLUG_MLM_HEAD_TEXTS:-40000}"            # definitions the MLM head is trained on
+general_examples="${KPLUG_GENERAL_EXAMPLES:-20000}"   # MMLM examples of general map-tuning
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
@@ -77,7 +80,7 @@ step() {
 
 tools_key="$work/tools"
 # The tools themselves are inputs: a rebuilt binary invalidates what it made.
-cat "$kplug" "$prepare" "$transe" "$here/finetune.py" | sha256sum | cut -c1-16 > "$tools_key.key.new"
+cat "$kplug" "$prepare" "$transe" "$here/finetune.py" "$here/train_mlm_head.py" | sha256sum | cut -c1-16 > "$tools_key.key.new"
 mv "$tools_key.key.new" "$tools_key.key"; touch "$tools_key"
 
 first_seed="${seeds%% *}"
@@ -92,7 +95,27 @@ cmp -s "$data0/triples.tsv" "$triples" || cp "$data0/triples.tsv" "$triples"
 kb="$work/kb"
 step "TransE embeddings of WordNet" "$kb" "$tools_key" "$triples" -- \
   "$transe" --triples "$triples" --out "$kb" --seed 1
-aliases="$data0/aliases.tsv"
+# The aliases do not depend on --pos or --seed either: one copy, one key.
+aliases="$work/aliases.tsv"
+cmp -s "$data0/aliases.tsv" "$aliases" || cp "$data0/aliases.tsv" "$aliases"
+
+# General map-tuning, once for every seed and part of speech: an MLM head
+# over the frozen MiniLM (which ships without one), then the general plugin,
+# tuned by mention-masked language modelling on WordNet's definitions (never
+# the gloss examples the typing task is made of).
+general="$work/general.jsonl"; general_dev="$work/general-dev.jsonl"
+cmp -s "$data0/general.jsonl" "$general" || cp "$data0/general.jsonl" "$general"
+cmp -s "$data0/general-dev.jsonl" "$general_dev" || cp "$data0/general-dev.jsonl" "$general_dev"
+mlm="$work/minilm-mlm"
+step "MLM head over frozen MiniLM" "$mlm" "$tools_key" "$general" "$general_dev" -- \
+  "$py" "$here/train_mlm_head.py" --model "$minilm" --train "$general" --dev "$general_dev" --out "$mlm" \
+    --max-train "$mlm_texts" --seed 1
+general_plugin="$work/general.kplug"
+step "general plugin: MMLM map-tuning on definitions" "$general_plugin" "$tools_key" "$mlm" "$kb" "$aliases" \
+  "$general" "$general_dev" -- \
+  "$kplug" tune --objective mmlm --model "$mlm" --kb "$kb" --aliases "$aliases" --init closed-form \
+    --train "$general" --dev "$general_dev" --max-examples "$general_examples" --epochs 1 --lr "$tune_lr" \
+    --seed 1 --out "$general_plugin"
 
 for seed in $seeds; do
   d="$work/data-$pos-$seed"
@@ -133,6 +156,14 @@ for seed in $seeds; do
     step "plugin $m/map-tuned (seed $seed)" "$s/plugins/$m-tuned.kplug" "$tools_key" "$model" "$kb" "$aliases" "$d" -- \
       "$kplug" tune --model "$model" --kb "$kb" --aliases "$aliases" --init closed-form --train "$d/train.jsonl" \
         --dev "$d/dev.jsonl" --epochs "$tune_epochs" --lr "$tune_lr" --seed "$seed" --out "$s/plugins/$m-tuned.kplug"
+    step "plugin $m/map-tuned from general (seed $seed)" "$s/plugins/$m-general-tuned.kplug" "$tools_key" "$model" \
+      "$kb" "$general_plugin" "$d" -- \
+      "$kplug" tune --model "$model" --kb "$kb" --init "plugin:$general_plugin" --train "$d/train.jsonl" \
+        --dev "$d/dev.jsonl" --epochs "$tune_epochs" --lr "$tune_lr" --seed "$seed" \
+        --out "$s/plugins/$m-general-tuned.kplug"
+    # The general plugin as is: one file for every downstream model.
+    ln -sf "$general_plugin" "$s/plugins/$m-general.kplug"
+    cp "$general_plugin.key" "$s/plugins/$m-general.kplug.key"
   done
 
   # Upper references: trained with knowledge inputs from the start (mapper
@@ -161,14 +192,17 @@ for seed in $seeds; do
       data="$d/$subset.jsonl"
       step "eval $m/none on $subset (seed $seed)" "$s/eval/$m-none-gold-$subset.json" "$tools_key" "$s/models/$m" "$d" -- \
         "$kplug" eval --model "$s/models/$m" --data "$data" --quiet --summary "$s/eval/$m-none-gold-$subset.json"
-      for cond in random closed tuned upper; do
+      for cond in random closed general tuned general-tuned upper; do
         model="$s/models/$m"; [[ $cond == upper ]] && model="$s/models/$m-upper"
+        # The general plugin was tuned on MiniLM's own embeddings; model b
+        # fine-tuned them, so its fingerprint differs by design.
+        other=(); [[ $cond == general && $m == b ]] && other=(--allow-other-encoder)
         for ents in gold linker; do
           out="$s/eval/$m-$cond-$ents-$subset.json"
           step "eval $m/$cond/$ents on $subset (seed $seed)" "$out" "$tools_key" "$model" "$s/plugins/$m-$cond.kplug" \
             "$kb" "$aliases" "$d" -- \
             "$kplug" eval --model "$model" --plugin "$s/plugins/$m-$cond.kplug" --kb "$kb" --aliases "$aliases" \
-              --entities "$ents" --data "$data" --quiet --summary "$out"
+              --entities "$ents" --data "$data" --quiet --summary "$out" "${other[@]}"
         done
       done
     done
