@@ -166,4 +166,33 @@ TEST_F(GeneralTuning, InitFromAPluginCopiesItsMapper) {
   EXPECT_NE(r.err.find("g.kplug"), std::string::npos) << r.err;
 }
 
+// A plugin tuned on one encoder is refused by a model with other word
+// embeddings unless --allow-other-encoder says it is meant (a general plugin
+// in a fine-tuned model); a plugin for another knowledge base never is.
+TEST_F(GeneralTuning, EvalTakesAPluginOfAnotherEncoderOnlyWhenAllowed) {
+  ASSERT_GE(tune({"--epochs", "1", "--lr", "1e-2", "--out", dir.file("g.kplug")}).accuracy, 0.0);
+  dir.write("typed.jsonl", nlohmann::json{{"text", "3 ( ) ."},
+                                          {"mentions", {{{"start", 0}, {"end", 1}, {"entity", "e3"}}}},
+                                          {"label", "LABEL_1"}}
+                                   .dump() +
+                               "\n");
+  const std::string cls = kplug_test::fixture("tiny_cls");
+  std::vector<std::string> args = {"eval", "--model", cls, "--data", dir.file("typed.jsonl"), "--plugin",
+                                   dir.file("g.kplug"), "--kb", dir.file("kb")};
+  auto r = run_kplug(args, dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("fingerprint"), std::string::npos) << r.err;
+  args.push_back("--allow-other-encoder");
+  r = run_kplug(args, dir);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("1 of 1 typed mentions got an entity"), std::string::npos) << r.out;
+
+  const kplug::matrix<float> other(entities, d_kb, 0.5f);
+  std::filesystem::create_directories(dir.file("kb2"));
+  kplug::io::write_npy(dir.file("kb2/entities.npy"), other.view());
+  std::filesystem::copy_file(dir.file("kb/entity2id.txt"), dir.file("kb2/entity2id.txt"));
+  args[8] = dir.file("kb2");
+  EXPECT_EQ(run_kplug(args, dir).status, 1);
+}
+
 }  // namespace
