@@ -41,9 +41,13 @@ inline std::string kplug_binary() {
   return p != nullptr && *p != '\0' ? p : KPLUG_CLI_PATH;
 }
 
-// Runs `kplug args...`, capturing stdout and stderr in files of `scratch`.
-inline cli_result run_kplug(const std::vector<std::string>& args, const temp_dir& scratch) {
-  std::string cmd = shell_quote(kplug_binary());
+// Runs `[launcher...] kplug args...` (a launcher such as mpirun -np 2),
+// capturing stdout and stderr in files of `scratch`.
+inline cli_result run_kplug(const std::vector<std::string>& args, const temp_dir& scratch,
+                            const std::vector<std::string>& launcher = {}) {
+  std::string cmd;
+  for (const std::string& word : launcher) cmd += shell_quote(word) + ' ';
+  cmd += shell_quote(kplug_binary());
   for (const std::string& a : args) {
     cmd += ' ';
     cmd += shell_quote(a);

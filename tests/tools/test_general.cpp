@@ -4,7 +4,11 @@
 // plugin from another encoder accepted only when asked (--allow-other-encoder).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -65,13 +69,14 @@ class GeneralTuning : public ::testing::Test {
     double accuracy = -1, loss = -1;
   };
   // The best dev figures tune reports after training on the corpus.
-  dev_figures tune(const std::vector<std::string>& extra) {
+  dev_figures tune(const std::vector<std::string>& extra, const std::vector<std::string>& launcher = {}) {
     std::vector<std::string> args = {"tune", "--objective", "mmlm", "--model", mlm(), "--kb", dir.file("kb"),
                                      "--init", "random", "--train", dir.file("corpus.jsonl"), "--dev",
                                      dir.file("corpus.jsonl"), "--batch-size", "10", "--seed", "3"};
     args.insert(args.end(), extra.begin(), extra.end());
-    const auto r = run_kplug(args, dir);
+    const auto r = run_kplug(args, dir, launcher);
     EXPECT_EQ(r.status, 0) << r.err;
+    last_err = r.err;
     const auto at = r.err.find("best dev accuracy "), loss = r.err.find("(loss ", at);
     if (at == std::string::npos || loss == std::string::npos) {
       ADD_FAILURE() << r.err;
@@ -82,6 +87,7 @@ class GeneralTuning : public ::testing::Test {
 
   static std::string mlm() { return kplug_test::fixture("tiny_mlm"); }
   temp_dir dir;
+  std::string last_err;  // of the last tune()
 };
 
 // Without training the mapped rows name no digit; after MMLM map-tuning the
@@ -194,5 +200,51 @@ TEST_F(GeneralTuning, EvalTakesAPluginOfAnotherEncoderOnlyWhenAllowed) {
   args[8] = dir.file("kb2");
   EXPECT_EQ(run_kplug(args, dir).status, 1);
 }
+
+#ifdef KPLUG_TEST_MPIRUN
+// `kplug tune --data-parallel` on two ranks (mpirun on this machine) ends
+// with the plugin one process trains on the same global batches, and only
+// rank 0 reports and writes.
+TEST_F(GeneralTuning, DataParallelTuneOnTwoRanksMatchesOneProcess) {
+  std::vector<std::string> mpirun;
+  std::istringstream words(KPLUG_TEST_MPIRUN);
+  for (std::string w; words >> w;) mpirun.push_back(w);
+  // The launcher's environment (NAME=value, or nothing).
+  if (const std::string env = KPLUG_TEST_MPI_ENV; env.find('=') != std::string::npos)
+    ::setenv(env.substr(0, env.find('=')).c_str(), env.substr(env.find('=') + 1).c_str(), 1);
+
+  const std::vector<std::string> common = {"--epochs", "3", "--lr", "5e-2", "--threads", "1"};
+  auto with = [&](std::vector<std::string> v, std::initializer_list<std::string> more) {
+    v.insert(v.end(), more);
+    return v;
+  };
+  const dev_figures one = tune(with(common, {"--out", dir.file("one.kplug")}));
+  const dev_figures two = tune(with(common, {"--data-parallel", "--out", dir.file("two.kplug")}), mpirun);
+  EXPECT_NEAR(two.loss, one.loss, 1e-4);
+  EXPECT_NE(last_err.find("on 2 ranks"), std::string::npos) << last_err;
+  EXPECT_EQ(last_err.find("best dev accuracy"), last_err.rfind("best dev accuracy")) << "more than one rank reported";
+
+  auto a = kplug::plugin::read_knowledge_plugin(dir.file("one.kplug")).mapper;
+  auto b = kplug::plugin::read_knowledge_plugin(dir.file("two.kplug")).mapper;
+  const auto pa = a.parameters(), pb = b.parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  float largest = 0;
+  for (std::size_t k = 0; k < pa.size(); ++k)
+    for (kplug::index_t i = 0; i < pa[k].value.rows(); ++i)
+      for (kplug::index_t j = 0; j < pa[k].value.cols(); ++j)
+        largest = std::max(largest, std::abs(pa[k].value(i, j) - pb[k].value(i, j)));
+  EXPECT_LE(largest, 1e-5f);
+
+  // An error on the ranks stops the job with the rank named; nothing is written.
+  const auto r = run_kplug({"tune", "--objective", "mmlm", "--model", mlm(), "--kb", dir.file("kb"), "--init",
+                            "random", "--train", dir.file("missing.jsonl"), "--data-parallel", "--out",
+                            dir.file("bad.kplug")},
+                           dir, mpirun);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("[kplug rank "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("missing.jsonl"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad.kplug")));
+}
+#endif
 
 }  // namespace

@@ -20,6 +20,9 @@
 #include <kplug/map/init.hpp>
 #include <kplug/plugin/knowledge_plugin.hpp>
 #include <kplug/train/map_tuner.hpp>
+#if KPLUG_CLI_MPI
+#include <kplug/distributed/mpi.hpp>
+#endif
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -72,7 +75,13 @@ command_line tune_command_line() {
       .option("--threads", "N", "encoder threads (default: one per hardware thread)")
       .option("--name", "TEXT", "the encoder's name in the plugin's metadata (default: the model directory)");
   cl.flag("--quiet", "no progress bar");
-  cl.epilog("Exit status: 0 done, 1 failed (message on stderr), 2 bad command line.\n");
+  cl.flag("--data-parallel",
+          "be one rank of an MPI job (mpirun -np N kplug tune ... --data-parallel): every rank\n"
+          "reads the same files and runs its share of each batch; gradients are summed over the\n"
+          "ranks; rank 0 alone reports and writes --out (docs/distributed.md)");
+  cl.epilog("With --dev, --out is written each time the dev loss improves, so a run stopped\n"
+            "midway leaves the best plugin so far.\n"
+            "Exit status: 0 done, 1 failed (message on stderr), 2 bad command line.\n");
   return cl;
 }
 
@@ -223,14 +232,10 @@ std::string format_seconds(double s) {
   return buf;
 }
 
-}  // namespace
-
-int run_tune(std::span<char* const> args) {
-  command_line cl = tune_command_line();
-  if (!cl.parse(args)) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return exit_ok;
-  }
+// The whole command on a parsed command line; with `reduction`, as one
+// rank of a data-parallel group (only rank 0 reports and writes files).
+int tune(const command_line& cl, const std::optional<train::gradient_reduction>& reduction) {
+  const bool leader = !reduction || reduction->rank == 0;
   const int epochs = static_cast<int>(cl.integer("--epochs", 3, 0, 1000));
   if (epochs > 0 && !cl.has("--train")) cl.fail("--train is needed unless --epochs 0");
   const std::string objective = cl.value("--objective").value_or("task");
@@ -240,7 +245,7 @@ int run_tune(std::span<char* const> args) {
   if (init != "closed-form" && init != "random" && !init.starts_with("npy:") && !init.starts_with("plugin:"))
     cl.fail("--init must be closed-form, random, npy:W.npy,b.npy or plugin:FILE");
   if (init == "closed-form" && !cl.has("--aliases")) cl.fail("--init closed-form needs --aliases (entity names)");
-  const bool quiet = cl.has("--quiet");
+  const bool quiet = cl.has("--quiet") || !leader;
   const auto seed = static_cast<std::uint64_t>(cl.integer("--seed", 1, 0, INT64_MAX));
   const auto max_examples = static_cast<std::size_t>(cl.integer("--max-examples", 0, 1, INT64_MAX));
 
@@ -272,7 +277,7 @@ int run_tune(std::span<char* const> args) {
     plugin::save_knowledge_plugin(out, meta, any);
   };
   if (epochs == 0) {
-    save(affine);
+    if (leader) save(affine);
     if (!quiet) std::fprintf(stderr, "kplug tune: wrote the %s mapper to %s\n", init.c_str(), out.c_str());
     return exit_ok;
   }
@@ -297,6 +302,8 @@ int run_tune(std::span<char* const> args) {
   options.seed = seed;
   options.optimizer.lr = parse_double(cl, "--lr", 1e-3);
   train::map_tuner tuner(*model.encoder, kb, affine, planner, options);
+  if (reduction) tuner.on_reduce(*reduction);
+  tuner.on_checkpoint([&](const map::affine_mapper& m, const train::evaluation&) { save(m); });  // rank 0 only
 
   const bool tty = ::isatty(2) == 1;
   auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
@@ -314,14 +321,41 @@ int run_tune(std::span<char* const> args) {
     std::fputs(tty ? "\033[K" : "\n", stderr);
   });
   if (tty && !quiet) std::fputs("\n", stderr);
-  save(affine);
+  if (leader) save(affine);
   if (!quiet) {
-    std::fprintf(stderr, "kplug tune: %zu steps in %d epochs", result.steps, result.epochs_run);
+    const train::step_timing& t = tuner.timing();
+    std::fprintf(stderr, "kplug tune: %zu steps in %d epochs (%.1f examples/s", result.steps, result.epochs_run,
+                 t.total_seconds > 0 ? double(train_set.size()) * result.epochs_run / t.total_seconds : 0.0);
+    if (reduction)
+      std::fprintf(stderr, " on %d ranks, gradient allreduce %.2f%% of the step time", reduction->ranks,
+                   t.total_seconds > 0 ? 100 * t.reduce_seconds / t.total_seconds : 0.0);
+    std::fputs(")", stderr);
     if (result.best_dev && result.best_dev->accuracy)
       std::fprintf(stderr, ", best dev accuracy %.4f (loss %.4f)", *result.best_dev->accuracy, result.best_dev->loss);
     std::fprintf(stderr, " -> %s\n", out.c_str());
   }
   return exit_ok;
+}
+
+}  // namespace
+
+int run_tune(std::span<char* const> args) {
+  command_line cl = tune_command_line();
+  if (!cl.parse(args)) {
+    std::fputs(cl.usage().c_str(), stdout);
+    return exit_ok;
+  }
+  if (!cl.has("--data-parallel")) return tune(cl, std::nullopt);
+#if KPLUG_CLI_MPI
+  // MPI may take its own arguments from the command line; kplug's are ours.
+  int argc = 0;
+  char** argv = nullptr;
+  const distributed::mpi_context mpi(argc, argv);
+  // An error on any rank stops every rank (printed with the rank, exit status 1).
+  return mpi.run([&] { return tune(cl, distributed::allreduce_gradients(mpi)); });
+#else
+  cl.fail("--data-parallel needs a kplug built with MPI (Debian: libopenmpi-dev when it was configured)");
+#endif
 }
 
 }  // namespace kplug::cli
