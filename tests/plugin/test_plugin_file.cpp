@@ -253,6 +253,7 @@ TEST(SpliceFormatJson, StrictReaderRefusesMalformedFormats) {
   };
   const std::string tail = R"(,"share_entity_position":false,"markers":[]})";
   bad("{", "invalid JSON");
+  bad(R"({"elements":1e999})", "invalid JSON", "number overflow");  // out_of_range, not parse_error
   bad("[]", "expected a JSON object");
   bad(R"({"elements":[{"kind":"entity"}],"share_entity_position":false})", "missing key 'markers'");
   bad(R"({"elements":[{"kind":"entity"}],"share_entity_position":false,"markers":[],"x":1})", "unexpected key 'x'");

@@ -309,11 +309,14 @@ std::vector<bad_case> bad_cases() {
   v.push_back({"short file", "abcde", {"only 5 bytes"}});
   v.push_back({"header beyond the file", u64le(100) + "{}", {"beyond the end", "100"}});
   v.push_back({"header above the cap", u64le(200'000'000) + "{}", {"exceeds the limit", "100000000"}});
+  v.push_back({"header of 4 GiB", u64le(std::uint64_t{4} << 30) + "{}",
+               {"header length 4294967296 exceeds the limit of 100000000 bytes"}});
   v.push_back({"header too small", u64le(1) + "{", {"cannot hold"}});
   v.push_back({"not starting with {", raw_file("[]"), {"does not start with '{'"}});
   v.push_back({"leading space", raw_file(" {}"), {"does not start with '{'"}});
   v.push_back({"invalid JSON", raw_file("{\"a\":"), {"not valid JSON"}});
   v.push_back({"trailing garbage in header", raw_file("{} x"), {"not valid JSON"}});
+  v.push_back({"number beyond double's range", raw_file("{\"a\":1e999}"), {"not valid JSON", "number overflow"}});
   v.push_back({"invalid UTF-8", raw_file("{\"\xff\xfe\":1}"), {"not valid JSON"}});
   v.push_back({"entry not an object", raw_file("{" + entry("a", "5") + "}"), {"tensor 'a'", "not an object"}});
   v.push_back({"missing dtype", raw_file("{" + entry("a", R"({"shape":[1],"data_offsets":[0,4]})") + "}", zeros(4)),
@@ -359,6 +362,9 @@ std::vector<bad_case> bad_cases() {
                {"tensor 'a'", "end before they begin"}});
   v.push_back({"range beyond the buffer", raw_file("{" + f32("a", "[4]", "[0,16]") + "}", zeros(12)),
                {"tensor 'a'", "beyond the data buffer of 12 bytes"}});
+  v.push_back({"shape claiming 10^15 elements",
+               raw_file("{" + f32("a", "[1000000000000000]", "[0,4000000000000000]") + "}", zeros(4)),
+               {"tensor 'a'", "beyond the data buffer of 4 bytes"}});
   v.push_back({"huge range", raw_file("{" + f32("a", "[1]", "[18446744073709551611,18446744073709551615]") + "}", zeros(4)),
                {"beyond the data buffer"}});
   v.push_back({"size disagrees with shape", raw_file("{" + f32("a", "[3]", "[0,8]") + "}", zeros(8)),

@@ -192,6 +192,8 @@ TEST(BertTokenizer, FromDirectoryReadsTokenizerConfig) {
   KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "never_split");
   dir.write("tokenizer_config.json", "{not json");
   KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "invalid JSON");
+  dir.write("tokenizer_config.json", R"({"model_max_length": 1e999})");  // out_of_range, not parse_error
+  KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "invalid JSON", "number overflow");
 
   kplug_test::temp_dir empty;
   KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(empty.path()), empty.file("vocab.txt"));

@@ -445,6 +445,8 @@ inline nlohmann::json parse_header_json(std::string_view text, std::string_view 
     // e.byte is 1-based within the header text; the header starts at byte 8.
     throw error(what, at_offset(path, 8 + (e.byte > 0 ? e.byte - 1 : 0)),
                 std::string("the header is not valid JSON: ") + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range, such as 1e999
+    throw error(what, at_file(path), std::string("the header is not valid JSON: ") + e.what());
   }
 }
 

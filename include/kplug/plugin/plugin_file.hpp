@@ -212,7 +212,7 @@ inline nlohmann::json parse_json_strict(std::string_view text, const char* what,
   };
   try {
     return nlohmann::json::parse(text.begin(), text.end(), callback);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw error(what, std::string(where), std::string("invalid JSON: ") + e.what());
   }
 }

@@ -11,6 +11,9 @@
 // word's byte range in order: the first starts where the word starts, each
 // next one where the previous ends, the last ends where the word ends
 // (characters the cleaner dropped inside a word go to the piece before them).
+//
+// A tokenizer is immutable once built: its const members may be called from
+// many threads at once (their scratch buffers are per thread).
 #pragma once
 
 #include <algorithm>
@@ -144,7 +147,7 @@ inline bert_tokenizer bert_tokenizer::from_directory(const std::string& dir) {
     nlohmann::json doc;
     try {
       doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       throw error(what, at_file(config_path), std::string("invalid JSON: ") + e.what());
     }
     if (!doc.is_object()) throw error(what, at_file(config_path), "expected a JSON object");
