@@ -286,6 +286,8 @@ std::vector<bad_case> bad_cases() {
       {"shape_larger_than_file", npy_bytes(f4("(3,)"), eight_bytes),
        {"byte 128", "needs 12 bytes of data but the file holds only 8"}},
       {"shape_much_larger_than_file", npy_bytes(f4("(1000000, 1000000)"), eight_bytes), {"needs 4000000000000 bytes"}},
+      {"shape_claims_10e15_elements", npy_bytes(f4("(1000000000000000,)"), eight_bytes),
+       {"needs 4000000000000000 bytes", "holds only 8"}},
       {"file_larger_than_shape", npy_bytes(f4("(1,)"), eight_bytes), {"byte 132", "trailing bytes"}},
       {"negative_dimension", npy_bytes(f4("(-2,)"), eight_bytes), {"non-negative integer"}},
       {"one_tuple_without_comma", npy_bytes(f4("(2)"), eight_bytes), {"trailing comma"}},

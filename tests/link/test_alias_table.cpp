@@ -234,6 +234,26 @@ TEST(ReadAliasTable, EmptyFileGivesAnEmptyUsableTable) {
   EXPECT_TRUE(blank.empty());
 }
 
+TEST(ReadAliasTable, LineBeyondTheLimitIsRefusedNamingIt) {
+  // A line of megabytes (one alias of 500,000 words) at the default limit.
+  std::string huge;
+  for (int i = 0; i < 500'000; ++i) huge += "w ";
+  const std::string path = write_file("huge_line.tsv", "Paris\tQ90\t7\n" + huge + "\tQ1\t1\n");
+  std::string msg = error_of([&] { (void)read_alias_table(path); });
+  EXPECT_NE(msg.find(path + ", line 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a line of 1000005 bytes exceeds the limit of 65536 (input_limits::max_alias_line_bytes)"),
+            std::string::npos)
+      << msg;
+  // Lowered, it refuses a short line; the line at the limit is read.
+  const std::string small = write_file("small_line.tsv", "Paris\tQ90\t7\n");
+  kplug::input_limits limits;
+  limits.max_alias_line_bytes = 10;
+  msg = error_of([&] { (void)read_alias_table(small, kplug::link::default_fold(), limits); });
+  EXPECT_NE(msg.find("a line of 11 bytes exceeds the limit of 10"), std::string::npos) << msg;
+  limits.max_alias_line_bytes = 11;
+  EXPECT_EQ(read_alias_table(small, kplug::link::default_fold(), limits).alias_count(), 1u);
+}
+
 TEST(ReadAliasTable, MissingFileNamesThePath) {
   const std::string path = link_test::temp_dir() + "/does_not_exist.tsv";
   EXPECT_NE(error_of([&] { (void)read_alias_table(path); }).find(path), std::string::npos);

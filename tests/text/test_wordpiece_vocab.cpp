@@ -75,6 +75,21 @@ TEST(WordpieceVocab, InvalidUtf8LineIsNamed) {
   KPLUG_EXPECT_ERROR(wordpiece_vocab::load(path), path + ", line 7", "not valid UTF-8", "byte 3");
 }
 
+TEST(WordpieceVocab, TokensBeyondTheLimitAreRefusedAtTheirLine) {
+  kplug_test::temp_dir dir;
+  const std::string path = dir.write("vocab.txt", std::string(specials) + "the\n##s\n");
+  kplug::input_limits limits;
+  limits.max_vocab_tokens = 6;
+  KPLUG_EXPECT_ERROR(wordpiece_vocab::load(path, limits), path + ", line 7",
+                     "the number of tokens exceeds the limit of 6 (input_limits::max_vocab_tokens)");
+  limits.max_vocab_tokens = 7;
+  EXPECT_EQ(wordpiece_vocab::load(path, limits).size(), 7);
+  // The default, 2^24 tokens, stops a runaway file (here 2^24 + 10 empty
+  // lines) at its first token beyond it.
+  const std::string runaway = dir.write("runaway.txt", std::string(specials) + std::string((1u << 24) + 5, '\n'));
+  KPLUG_EXPECT_ERROR(wordpiece_vocab::load(runaway), runaway + ", line 16777217", "input_limits::max_vocab_tokens");
+}
+
 TEST(WordpieceVocab, OutOfRangeIdIsAnError) {
   const auto v = wordpiece_vocab::from_tokens({"[UNK]", "[CLS]", "[SEP]", "[MASK]"});
   KPLUG_EXPECT_ERROR(v.token(4), "token id 4", "vocabulary of 4 tokens");

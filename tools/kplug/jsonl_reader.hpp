@@ -1,6 +1,8 @@
 // Reading a JSON Lines file one object at a time, streamed (a file larger than
 // memory is fine), with errors naming the file and the 1-based line number.
-// Blank lines are skipped; every other line must be one JSON object.
+// Blank lines are skipped; every other line must be one JSON object. A line is
+// read whole before parsing, so one longer than limits.max_jsonl_line_bytes is
+// refused as soon as the reader passes the limit.
 #pragma once
 
 #include <cerrno>
@@ -8,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <kplug/core/error.hpp>
+#include <kplug/core/limits.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -16,7 +19,8 @@ namespace kplug::cli {
 
 class jsonl_reader {
  public:
-  explicit jsonl_reader(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary) {
+  explicit jsonl_reader(std::string path, const input_limits& limits = {})
+      : path_(std::move(path)), in_(path_, std::ios::binary), max_line_bytes_(limits.max_jsonl_line_bytes) {
     if (!in_)
       throw error("read JSONL input", at_file(path_), std::string("cannot open: ") + std::strerror(errno));
   }
@@ -27,14 +31,15 @@ class jsonl_reader {
 
   // The next non-blank line's object into `out`; false at the end of the file.
   bool next(nlohmann::json& out) {
-    while (std::getline(in_, line_)) {
-      ++line_number_;
+    while (read_line()) {
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       if (line_.find_first_not_of(" \t\f\v") == std::string::npos) continue;
       try {
         out = nlohmann::json::parse(line_);
       } catch (const nlohmann::json::parse_error& e) {
         throw error("read JSONL input", at_line(path_, line_number_), "invalid JSON: " + describe(e));
+      } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range, such as 1e999
+        throw error("read JSONL input", at_line(path_, line_number_), std::string("invalid JSON: ") + e.what());
       }
       if (!out.is_object())
         throw error("read JSONL input", at_line(path_, line_number_),
@@ -59,6 +64,26 @@ class jsonl_reader {
   }
 
  private:
+  // The next line into line_ (without its '\n'), never holding more than
+  // max_line_bytes_ + 1 bytes of it; false at the end of the file.
+  bool read_line() {
+    line_.clear();
+    std::streambuf& in = *in_.rdbuf();
+    for (int c = in.sbumpc(); c != '\n'; c = in.sbumpc()) {
+      if (c == std::char_traits<char>::eof()) {
+        in_.setstate(std::ios::eofbit);
+        if (line_.empty()) return false;
+        break;
+      }
+      if (line_.size() == max_line_bytes_)
+        throw limit_exceeded("read JSONL input", at_line(path_, line_number_ + 1), "the line's length",
+                             max_line_bytes_, "max_jsonl_line_bytes");
+      line_.push_back(static_cast<char>(c));
+    }
+    ++line_number_;
+    return true;
+  }
+
   // nlohmann's message without its "[json.exception...] parse error at line 1,"
   // prefix, whose line number counts lines of the single JSON line.
   static std::string describe(const nlohmann::json::parse_error& e) {
@@ -79,6 +104,7 @@ class jsonl_reader {
   std::ifstream in_;
   std::string line_;
   std::uint64_t line_number_ = 0;
+  std::uint64_t max_line_bytes_;
 };
 
 }  // namespace kplug::cli

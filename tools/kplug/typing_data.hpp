@@ -66,9 +66,10 @@ inline std::int64_t code_points(const std::string& text) {
 }  // namespace detail
 
 // Without `need_label` a line may omit "label" (general map-tuning's corpus).
-inline typing_file read_typing_file(const std::string& path, bool need_label = true) {
+inline typing_file read_typing_file(const std::string& path, bool need_label = true,
+                                    const input_limits& limits = {}) {
   typing_file out{path, {}};
-  jsonl_reader in(path);
+  jsonl_reader in(path, limits);
   nlohmann::json obj;
   while (in.next(obj)) {
     auto fail = [&](const std::string& field, const std::string& why) {

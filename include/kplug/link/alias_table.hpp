@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include "kplug/io/mapped_file.hpp"
 #include "kplug/io/text_lines.hpp"
 #include "kplug/link/detail/flat_tables.hpp"
@@ -181,7 +182,7 @@ class alias_table {
   friend class candidate_list;
   friend class alias_table_builder;
   friend class linker;  // walks the internals stage by stage, with prefetches
-  friend alias_table read_alias_table(const std::string& path, fold_function fold);
+  friend alias_table read_alias_table(const std::string& path, fold_function fold, const input_limits& limits);
 
   fold_function fold_;
   detail::string_interner words_;
@@ -225,8 +226,10 @@ class alias_table_builder {
 // an empty, usable table (linking against it finds nothing). Errors name the
 // file and line: wrong number of fields, empty alias or entity, a count that
 // is not a non-negative integer, an alias with no words, a count above
-// 2^32 - 1; a pair whose counts sum above 2^32 - 1 names the file and entity.
-inline alias_table read_alias_table(const std::string& path, fold_function fold = default_fold());
+// 2^32 - 1, a line longer than limits.max_alias_line_bytes; a pair whose
+// counts sum above 2^32 - 1 names the file and entity.
+inline alias_table read_alias_table(const std::string& path, fold_function fold = default_fold(),
+                                    const input_limits& limits = {});
 
 // ---------------------------------------------------------------------------
 // Implementation
@@ -488,13 +491,16 @@ inline std::size_t alias_table::memory_bytes() const noexcept {
          terminals_.capacity() * sizeof(terminal) + arena_.capacity() * sizeof(candidate);
 }
 
-inline alias_table read_alias_table(const std::string& path, fold_function fold) {
+inline alias_table read_alias_table(const std::string& path, fold_function fold, const input_limits& limits) {
   static constexpr const char* what = "read alias table";
   const io::mapped_file file(path);
   alias_table table(std::move(fold));
   std::vector<std::string_view> fields;
   io::for_each_line(file.text(), [&](std::string_view line, std::uint64_t number) {
     if (line.empty()) return;
+    if (line.size() > limits.max_alias_line_bytes)
+      throw limit_exceeded(what, at_line(path, number), "a line of " + std::to_string(line.size()) + " bytes",
+                           limits.max_alias_line_bytes, "max_alias_line_bytes");
     io::split_fields(line, '\t', fields);
     if (fields.size() != 3)
       throw error(what, at_line(path, number),

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/types.hpp"
 #include "kplug/io/mapped_file.hpp"
@@ -27,8 +28,9 @@ class wordpiece_vocab {
  public:
   // Reads `path`. Throws kplug::error naming the file if it cannot be read,
   // naming the line if a line is not valid UTF-8, and naming every missing
-  // token if [CLS], [SEP], [MASK] or [UNK] is absent ([PAD] is optional).
-  static wordpiece_vocab load(const std::string& path);
+  // token if [CLS], [SEP], [MASK] or [UNK] is absent ([PAD] is optional),
+  // and at the first line beyond limits.max_vocab_tokens.
+  static wordpiece_vocab load(const std::string& path, const input_limits& limits = {});
 
   // The same from tokens in memory (token i has id i); `source` names them
   // in error messages.
@@ -99,7 +101,7 @@ class wordpiece_vocab {
 // ---------------------------------------------------------------------------
 // Implementation
 
-inline wordpiece_vocab wordpiece_vocab::load(const std::string& path) {
+inline wordpiece_vocab wordpiece_vocab::load(const std::string& path, const input_limits& limits) {
   const char* what = "load WordPiece vocabulary";
   const io::mapped_file file = [&] {
     try {
@@ -116,7 +118,9 @@ inline wordpiece_vocab wordpiece_vocab::load(const std::string& path) {
     std::size_t stop = text.find_first_of("\r\n", pos);
     if (stop == std::string_view::npos) stop = text.size();
     const std::string_view tok = text.substr(pos, stop - pos);
-    ++line;
+    if (++line > limits.max_vocab_tokens)
+      throw limit_exceeded(what, at_line(path, line), "the number of tokens", limits.max_vocab_tokens,
+                           "max_vocab_tokens");
     for (std::size_t k = 0; k < tok.size();) {
       const utf8_char c = decode_utf8(tok, k);
       if (c.defect != nullptr) {

@@ -1,0 +1,46 @@
+// JSON Lines input as the tool reads it: a line longer than
+// input_limits::max_jsonl_line_bytes is refused while it is read, before it is
+// held in memory whole; inputs the fuzzer found are refused, not crashes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "../../tools/kplug/typing_data.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using kplug::cli::read_typing_file;
+
+const std::string line = R"({"text": "the dog barked", "mentions": [{"start": 4, "end": 7}], "label": "noun.animal"})";
+
+TEST(JsonlInput, LineBeyondTheLimitIsRefusedNamingIt) {
+  kplug_test::temp_dir dir;
+  const std::string path = dir.write("data.jsonl", line + "\n" + line + "  \n");
+  kplug::input_limits limits;
+  limits.max_jsonl_line_bytes = line.size() + 1;
+  KPLUG_EXPECT_ERROR(read_typing_file(path, true, limits), path + ", line 2",
+                     "the line's length exceeds the limit of " + std::to_string(line.size() + 1) +
+                         " (input_limits::max_jsonl_line_bytes)");
+  limits.max_jsonl_line_bytes = line.size() + 2;
+  EXPECT_EQ(read_typing_file(path, true, limits).instances.size(), 2u);
+}
+
+TEST(JsonlInput, GigabyteLineStopsAtTheDefaultLimit) {
+  kplug_test::temp_dir dir;
+  // One line of 1 GiB, sparse: only the first 16 MiB are ever read.
+  const std::string path = dir.write("huge.jsonl", line + "\n{\"text\": \"");
+  ASSERT_EQ(::truncate(path.c_str(), 1L << 30), 0);
+  KPLUG_EXPECT_ERROR(read_typing_file(path), path + ", line 2",
+                     "exceeds the limit of 16777216 (input_limits::max_jsonl_line_bytes)");
+}
+
+// tests/fuzz/regressions/typing_data-number-overflow.jsonl: "8e8888" made
+// nlohmann throw out_of_range, which escaped as a non-kplug exception.
+TEST(JsonlInput, NumberBeyondDoubleRangeIsInvalidJson) {
+  const std::string path = KPLUG_SOURCE_DIR "/tests/fuzz/regressions/typing_data-number-overflow.jsonl";
+  KPLUG_EXPECT_ERROR(read_typing_file(path), path + ", line 1", "invalid JSON", "number overflow");
+}
+
+}  // namespace
