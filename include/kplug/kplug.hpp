@@ -67,6 +67,7 @@
 #include "kplug/map/parameter.hpp"
 #include "kplug/optim/adam.hpp"
 
+#include "kplug/plugin/checksum.hpp"
 #include "kplug/plugin/fingerprint.hpp"
 #include "kplug/plugin/knowledge_plugin.hpp"
 #include "kplug/plugin/plugin_file.hpp"

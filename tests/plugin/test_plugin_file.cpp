@@ -116,10 +116,11 @@ TEST(PluginFile, StoresTheDocumentedMetadataKeys) {
       "author", "run", "kplug.format_version", "kplug.library_version", "kplug.mapper.kind", "kplug.mapper.d_kb",
       "kplug.mapper.d_model", "kplug.mapper.option.dropout", "kplug.mapper.option.init", "kplug.splice_format",
       "kplug.kb.name", "kplug.kb.entity_count", "kplug.kb.d_kb", "kplug.kb.fingerprint", "kplug.encoder.name",
-      "kplug.encoder.hidden_size", "kplug.encoder.vocab_size", "kplug.encoder.fingerprint", "kplug.notes"};
+      "kplug.encoder.hidden_size", "kplug.encoder.vocab_size", "kplug.encoder.fingerprint", "kplug.notes",
+      "kplug.checksum.metadata", "kplug.checksum.tensor.weight", "kplug.checksum.tensor.bias"};
   EXPECT_EQ(keys, expected);
   const auto& md = f.metadata();
-  EXPECT_EQ(md.at("kplug.format_version"), "1");
+  EXPECT_EQ(md.at("kplug.format_version"), "2");
   EXPECT_EQ(md.at("kplug.mapper.kind"), "affine");
   EXPECT_EQ(md.at("kplug.mapper.d_kb"), "6");
   EXPECT_EQ(md.at("kplug.mapper.d_model"), "16");
@@ -280,11 +281,12 @@ TEST(SpliceFormatJson, StrictReaderRefusesMalformedFormats) {
 
 // ------------------------------------------------------------------ strict loading
 
-// Writes a safetensors file with the plugin's tensors and `md` as metadata.
+// Writes a safetensors file with the plugin's tensors and `md` as metadata,
+// checksummed as written (so that what is refused is `md`, not damage).
 std::string write_with_metadata(const temp_dir& dir, const affine_plugin& p, const kplug::io::safetensors_metadata& md,
                                 const std::string& name = "m.safetensors") {
   const std::string path = dir.file(name);
-  kplug::io::write_safetensors(path, p.tensors(), md);
+  kplug::io::write_safetensors(path, p.tensors(), kplug::plugin::with_checksums(md, p.tensors()));
   return path;
 }
 
@@ -329,7 +331,7 @@ TEST(PluginLoading, VersionsAndNumbersAreChecked) {
     }
     EXPECT_TRUE(threw) << key << " = " << value;
   };
-  refuse("kplug.format_version", "2", {"kplug.format_version", "format version 2, newer", "up to 1", "upgrade kplug"});
+  refuse("kplug.format_version", "3", {"kplug.format_version", "format version 3, newer", "up to 2", "upgrade kplug"});
   refuse("kplug.format_version", "0", {"does not exist"});
   refuse("kplug.format_version", "1.0", {"'1.0' is not an integer"});
   refuse("kplug.format_version", "one", {"is not an integer"});
@@ -357,23 +359,24 @@ TEST(PluginLoading, TensorsMustMatchTheAffineKind) {
   const auto md = kplug::plugin::to_safetensors_metadata(p.metadata);
   const auto ts = p.tensors();
   const std::string only_weight = dir.file("w");
-  kplug::io::write_safetensors(only_weight, std::span(ts).first(1), md);
+  kplug::io::write_safetensors(only_weight, std::span(ts).first(1),
+                               kplug::plugin::with_checksums(md, std::span(ts).first(1)));
   KPLUG_EXPECT_ERROR(kplug::plugin::load_plugin(only_weight), "tensor 'bias'", "affine plugin needs this tensor");
 
   const kplug::matrix<float> wrong(d_kb, d_model);
   const std::vector<kplug::io::named_tensor> transposed{kplug::io::make_tensor("weight", wrong), ts[1]};
-  kplug::io::write_safetensors(dir.file("t"), transposed, md);
+  kplug::io::write_safetensors(dir.file("t"), transposed, kplug::plugin::with_checksums(md, transposed));
   KPLUG_EXPECT_ERROR(kplug::plugin::load_plugin(dir.file("t")), "tensor 'weight'", "expected shape [16, 6]",
                      "got [6, 16]");
 
   const std::vector<double> wd(static_cast<std::size_t>(d_model * d_kb));
   const std::vector<kplug::io::named_tensor> f64{kplug::io::make_tensor("weight", {d_model, d_kb}, wd), ts[1]};
-  kplug::io::write_safetensors(dir.file("d"), f64, md);
+  kplug::io::write_safetensors(dir.file("d"), f64, kplug::plugin::with_checksums(md, f64));
   KPLUG_EXPECT_ERROR(kplug::plugin::load_plugin(dir.file("d")), "expected F32, got F64");
 
   const std::vector<float> extra{1};
   const std::vector<kplug::io::named_tensor> three{ts[0], ts[1], kplug::io::make_tensor("scale", {1}, extra)};
-  kplug::io::write_safetensors(dir.file("x"), three, md);
+  kplug::io::write_safetensors(dir.file("x"), three, kplug::plugin::with_checksums(md, three));
   KPLUG_EXPECT_ERROR(kplug::plugin::load_plugin(dir.file("x")), "tensor 'scale'", "only 'weight' and 'bias'");
 }
 
@@ -418,8 +421,8 @@ TEST(PluginSaving, InvalidMetadataOrTensorsWriteNothing) {
   m.mapper_kind = "";
   refuse(m, p.tensors(), "mapper kind ''");
   m = p.metadata;
-  m.format_version = 2;
-  refuse(m, p.tensors(), "format_version 2 cannot be written");
+  m.format_version = 3;
+  refuse(m, p.tensors(), "format_version 3 cannot be written");
   m = p.metadata;
   m.extra["kplug.sneaky"] = "x";
   refuse(m, p.tensors(), "reserved");

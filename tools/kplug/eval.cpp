@@ -85,6 +85,7 @@ int run_eval(std::span<char* const> args) {
     plugin::compatibility_options checks;
     checks.check_encoder_fingerprint = !cl.has("--allow-other-encoder");
     plugin.emplace(plugin::load_knowledge_plugin(paths.plugin, *kb, *model.encoder, checks));
+    print_plugin_warnings(*plugin);
     if (cl.has("--aliases")) aliases.emplace(link::read_alias_table(*cl.value("--aliases")));
     config.format = plugin->metadata.splice;
     inputs = {&*kb, aliases ? &*aliases : nullptr, entities == "linker" ? entity_source::linker : entity_source::gold};

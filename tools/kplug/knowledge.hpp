@@ -6,6 +6,7 @@
 // inject knowledge.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <kplug/backend/concepts.hpp>
 #include <kplug/core/error.hpp>
@@ -47,6 +48,12 @@ inline std::optional<knowledge_paths> read_knowledge_paths(const command_line& c
                          *cl.value("--plugin")};
 }
 
+// Shows what the library reports without printing, e.g. that a plugin from
+// before checksums loaded unverified.
+inline void print_plugin_warnings(const plugin::knowledge_plugin& p) {
+  for (const std::string& w : p.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+}
+
 inline kb::knowledge_base open_knowledge_base(const knowledge_paths& p, std::string name) {
   namespace fs = std::filesystem;
   constexpr const char* what = "open knowledge base";
@@ -78,6 +85,7 @@ class knowledge {
         kb(open_knowledge_base(paths, paths.kb)),
         aliases(link::read_alias_table(paths.aliases)) {
     plugin::check_compatible(plugin.metadata, kb, encoder, {}, paths.plugin);
+    print_plugin_warnings(plugin);
   }
   knowledge(const knowledge&) = delete;
   knowledge& operator=(const knowledge&) = delete;

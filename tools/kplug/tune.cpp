@@ -173,12 +173,14 @@ void init_from_npy(map::affine_mapper& mapper, const std::string& spec) {
 
 // The start of a task's tuning from a plugin tuned elsewhere (the general
 // one): its knowledge base must be this one; its encoder may differ (the
-// general plugin was tuned on the base encoder), its sizes may not.
+// general plugin was tuned on the base encoder), its sizes may not. Its
+// warnings are shown when `report` (rank 0 only, not once per rank).
 void init_from_plugin(map::affine_mapper& mapper, const std::string& path, const kb::knowledge_base& kb,
-                      const backend::bert_cpu& encoder) {
+                      const backend::bert_cpu& encoder, bool report) {
   plugin::compatibility_options options;
   options.check_encoder_fingerprint = false;
   const plugin::knowledge_plugin p = plugin::load_knowledge_plugin(path, kb, encoder, options);
+  if (report) print_plugin_warnings(p);
   const auto* affine = p.mapper.get_if<map::affine_mapper>();
   if (!affine)
     throw error("initialise the mapper", at_file(path),
@@ -263,7 +265,7 @@ int tune(const command_line& cl, const std::optional<train::gradient_reduction>&
   map::affine_mapper affine(kb.d_kb(), model.encoder->hidden_size());
   if (init == "random") map::initialize(affine, map::init_scheme::xavier_uniform, seed);
   else if (init == "closed-form") init_closed_form(affine, kb, model, *cl.value("--aliases"), quiet);
-  else if (init.starts_with("plugin:")) init_from_plugin(affine, init.substr(7), kb, *model.encoder);
+  else if (init.starts_with("plugin:")) init_from_plugin(affine, init.substr(7), kb, *model.encoder, leader);
   else init_from_npy(affine, init.substr(4));
 
   const splice::splice_format format = parse_splice_format(cl, model.tokenizer.vocab());

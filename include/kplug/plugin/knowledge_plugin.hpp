@@ -29,6 +29,10 @@ namespace kplug::plugin {
 struct knowledge_plugin {
   plugin_metadata metadata;
   map::any_mapper mapper;
+  // As in loaded_plugin: false, with a warning to show, for a file from
+  // before checksums.
+  bool checksum_verified = false;
+  std::vector<std::string> warnings;
 };
 
 // The mapper's options as plugin metadata strings, and back.
@@ -156,7 +160,7 @@ inline knowledge_plugin read_knowledge_plugin(const std::string& path) {
     if (!expected.contains(name))
       throw error(what, at_file(path) + ", tensor '" + std::string(name) + "'",
                   "a " + m.mapper_kind + " mapper has no such parameter");
-  return {std::move(file.metadata), std::move(mapper)};
+  return {std::move(file.metadata), std::move(mapper), file.checksum_verified, std::move(file.warnings)};
 }
 
 template <token_embedder Backend>

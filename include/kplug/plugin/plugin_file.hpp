@@ -2,8 +2,8 @@
 // tensors, with everything needed to use it correctly in its "__metadata__"
 // string map (full description: docs/plugin-file.md).
 //
-// Metadata keys of format version 1 (all values are strings):
-//   kplug.format_version        "1"
+// Metadata keys of format version 2 (all values are strings):
+//   kplug.format_version        "2" (version 1 files, without checksums, are read too)
 //   kplug.mapper.kind           "affine" | "mlp" | "identity" | ... ([a-z0-9_]+)
 //   kplug.mapper.d_kb           knowledge-vector width, decimal
 //   kplug.mapper.d_model        encoder hidden size, decimal
@@ -14,6 +14,10 @@
 //   kplug.notes                 free text (optional when reading)
 //   kplug.library_version       "MAJOR.MINOR.PATCH" of the kplug that wrote it
 //                               (written by save_plugin; optional, informational)
+//   kplug.checksum.metadata / kplug.checksum.tensor.<name>
+//                               XXH64 sums of the metadata and of each tensor
+//                               (checksum.hpp); required from version 2 on,
+//                               verified by load_plugin
 // Fingerprints are "0x" + 16 hex digits (see fingerprint.hpp). Keys outside
 // the "kplug." namespace are the user's: kept in plugin_metadata::extra. An
 // unknown "kplug." key is an error: a new field means a new format version.
@@ -23,8 +27,9 @@
 // holds no required tensor; other kinds define their own names (the MLP's are
 // in include/kplug/map/mlp.hpp) and are checked by their loaders.
 //
-// save_plugin writes atomically (temporary file, fsync, rename): a crash while
-// a checkpoint is saved leaves the previous checkpoint intact.
+// save_plugin writes atomically (temporary file, fsync, rename, fsync of the
+// directory): a crash while a checkpoint is saved leaves the previous
+// checkpoint intact.
 #pragma once
 
 #include <algorithm>
@@ -49,14 +54,16 @@
 #include "kplug/core/types.hpp"
 #include "kplug/io/safetensors.hpp"
 #include "kplug/kb/knowledge_base.hpp"
+#include "kplug/plugin/checksum.hpp"
 #include "kplug/plugin/fingerprint.hpp"
 #include "kplug/splice/format.hpp"
 #include "kplug/version.hpp"
 
 namespace kplug::plugin {
 
-// The newest format version this kplug writes and reads.
-inline constexpr int current_format_version = 1;
+// The format version this kplug writes, and the newest it reads. Version 2
+// added the checksums; version 1 files still load, reported unverified.
+inline constexpr int current_format_version = 2;
 
 // The knowledge base a plugin was tuned against.
 struct kb_identity {
@@ -77,6 +84,7 @@ struct encoder_identity {
 };
 
 struct plugin_metadata {
+  // The version of the file read (1 or 2); saving always writes current_format_version.
   int format_version = current_format_version;
   std::string mapper_kind;  // "affine", "mlp", "identity", ...
   index_t d_kb = 0;
@@ -111,12 +119,15 @@ void validate_metadata(const plugin_metadata& m, std::string_view where = "plugi
 
 // The metadata as the safetensors "__metadata__" map, and back (strict:
 // missing keys, non-numeric numbers, a newer format version, unknown "kplug."
-// keys are errors naming the key and `where`).
+// keys are errors naming the key and `where`). The map written holds no
+// checksums (with_checksums adds them); the reader requires them in a
+// version 2 map but does not verify them (load_plugin does).
 io::safetensors_metadata to_safetensors_metadata(const plugin_metadata& m);
 plugin_metadata parse_plugin_metadata(const io::safetensors_metadata& md, std::string_view where);
 
-// Writes a plugin file atomically. Throws (writing nothing) on invalid
-// metadata or tensors that disagree with the mapper kind.
+// Writes a plugin file atomically, with the checksums of its metadata and
+// tensors. Throws (writing nothing) on invalid metadata or tensors that
+// disagree with the mapper kind.
 void save_plugin(const std::string& path, const plugin_metadata& metadata, std::span<const io::named_tensor> tensors);
 
 // An opened plugin: its metadata and its memory-mapped tensors.
@@ -124,6 +135,11 @@ struct loaded_plugin {
   plugin_metadata metadata;
   io::safetensors_file file;
   std::string library_version;  // kplug.library_version, empty if absent
+  // False for a file from before checksums (format version 1): it loaded,
+  // but nothing vouches for its bytes; `warnings` then says so, for the
+  // caller to show (the library does not print).
+  bool checksum_verified = false;
+  std::vector<std::string> warnings;
 
   const std::string& path() const noexcept { return file.path(); }
   io::tensor_view tensor(std::string_view name) const { return file.tensor(name); }
@@ -133,8 +149,8 @@ struct loaded_plugin {
   std::span<const float> float_vector(std::string_view name, index_t size) const;
 };
 
-// Opens and validates a plugin file (safetensors strictness, metadata, the
-// tensors a known mapper kind needs).
+// Opens and validates a plugin file (safetensors strictness, checksums,
+// metadata, the tensors a known mapper kind needs).
 loaded_plugin load_plugin(std::string path);
 
 // What the compatibility checks compare. Dimensions and counts are always
@@ -337,7 +353,7 @@ inline splice::splice_format splice_format_from_json(std::string_view json, std:
 inline void validate_metadata(const plugin_metadata& m, std::string_view where) {
   constexpr const char* what = "check plugin metadata";
   const std::string at(where);
-  if (m.format_version != current_format_version)
+  if (m.format_version < 1 || m.format_version > current_format_version)
     throw error(what, at, "format_version " + std::to_string(m.format_version) + " cannot be written (this kplug writes " +
                               std::to_string(current_format_version) + ")");
   if (!detail::is_kind_name(m.mapper_kind))
@@ -386,7 +402,7 @@ inline io::safetensors_metadata to_safetensors_metadata(const plugin_metadata& m
   validate_metadata(m);
   io::safetensors_metadata md;
   for (const auto& [k, v] : m.extra) md.emplace(k, v);
-  md["kplug.format_version"] = std::to_string(m.format_version);
+  md["kplug.format_version"] = std::to_string(current_format_version);
   md["kplug.library_version"] = detail::library_version_string();
   md["kplug.mapper.kind"] = m.mapper_kind;
   md["kplug.mapper.d_kb"] = std::to_string(m.d_kb);
@@ -492,12 +508,19 @@ inline plugin_metadata parse_plugin_metadata(const io::safetensors_metadata& md,
   m.encoder.fingerprint = r.fingerprint("kplug.encoder.fingerprint");
   if (const std::string* notes = r.find("kplug.notes")) m.notes = *notes;
   r.find("kplug.library_version");
+  // Version 1 had no checksums (its checksum keys are unknown keys below).
+  const bool checksummed = m.format_version >= 2;
+  if (checksummed && r.find(metadata_checksum_key) == nullptr)
+    r.fail(metadata_checksum_key,
+           "the key is missing: a format version 2 plugin carries checksums (removed, or the key is damaged)");
   for (const auto& [k, v] : md) {
     if (k.starts_with(detail::option_prefix)) {
       const std::string name = k.substr(detail::option_prefix.size());
       if (!detail::is_option_name(name))
         r.fail(k, "mapper option name '" + name + "' is not made of [A-Za-z0-9_.-] characters");
       m.mapper_options.emplace(name, v);
+    } else if (checksummed && k.starts_with(tensor_checksum_key_prefix)) {
+      continue;  // verified against the tensors by load_plugin
     } else if (k.starts_with(detail::key_prefix)) {
       if (!r.used(k))
         r.fail(k, "unknown key in a format version " + std::to_string(m.format_version) +
@@ -566,13 +589,19 @@ inline void save_plugin(const std::string& path, const plugin_metadata& metadata
   std::vector<detail::tensor_shape_ref> refs;
   for (const auto& t : tensors) refs.push_back({t.name, t.dtype, t.shape});
   detail::check_mapper_tensors(metadata, refs, what, path);
-  io::write_safetensors(path, tensors, md);
+  io::write_safetensors(path, tensors, with_checksums(md, tensors));
 }
 
 inline loaded_plugin load_plugin(std::string path) {
   loaded_plugin p;
   p.file = io::safetensors_file(std::move(path));
+  // Verified first, so that damage reads as damage, not as whatever odd
+  // value it produced; parse_plugin_metadata requires them from version 2 on.
+  p.checksum_verified = has_checksums(p.file.metadata());
+  if (p.checksum_verified) verify_checksums(p.file);
   p.metadata = parse_plugin_metadata(p.file.metadata(), p.file.path());
+  if (!p.checksum_verified)
+    p.warnings.push_back(p.file.path() + " has no checksum (written by an older kplug); its contents are not verified");
   if (const auto it = p.file.metadata().find("kplug.library_version"); it != p.file.metadata().end())
     p.library_version = it->second;
   std::vector<detail::tensor_shape_ref> refs;
