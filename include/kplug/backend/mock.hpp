@@ -8,6 +8,8 @@
 // real encoder does), mixes every token with the masked mean of ITS OWN
 // sequence (so offset, packing and mask mistakes show), and records every
 // call it receives, including the embedding rows its encoder saw.
+// Because it records them, even its const members must not be called on one
+// object from several threads at once: give each thread its own mock.
 //
 // The model, for token i of sequence s (rows [offsets[s], offsets[s+1])):
 //   x_i = entities[slot_entities[k]] if slot_rows[k] = i, else E[token_ids[i]]
