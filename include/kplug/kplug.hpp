@@ -9,6 +9,7 @@
 #include "kplug/core/eigen.hpp"
 #include "kplug/core/encoder_input.hpp"
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/memory_space.hpp"
 #include "kplug/core/model_input.hpp"

@@ -110,4 +110,19 @@ TEST(BertConfig, FileErrorsNameThePath) {
   EXPECT_THROW(kplug::bert::load_bert_config(dir.file("missing.json")), kplug::error);
 }
 
+// A config is parsed whole into a document many times its size: the file's
+// length is checked against the limit before it is read.
+TEST(BertConfig, RefusesAFileOverTheSizeLimitBeforeParsingIt) {
+  kplug_test::temp_dir dir;
+  const std::string text = minilm_like().dump();
+  const std::string path = dir.write("config.json", text);
+  kplug::input_limits limits;
+  limits.max_json_file_bytes = text.size();
+  EXPECT_EQ(kplug::bert::load_bert_config(path, limits).hidden_size, 384);
+  limits.max_json_file_bytes = text.size() - 1;
+  KPLUG_EXPECT_ERROR(kplug::bert::load_bert_config(path, limits), path,
+                     "a file of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                         std::to_string(text.size() - 1) + " (input_limits::max_json_file_bytes)");
+}
+
 }  // namespace

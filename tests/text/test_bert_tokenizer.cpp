@@ -195,6 +195,21 @@ TEST(BertTokenizer, FromDirectoryReadsTokenizerConfig) {
   dir.write("tokenizer_config.json", R"({"model_max_length": 1e999})");  // out_of_range, not parse_error
   KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "invalid JSON", "number overflow");
 
+  // The settings file is bounded before it is parsed; the limit also reaches vocab.txt.
+  const std::string settings = R"({"do_lower_case": false})";
+  dir.write("tokenizer_config.json", settings);
+  kplug::input_limits limits;
+  limits.max_json_file_bytes = settings.size();
+  EXPECT_FALSE(bert_tokenizer::from_directory(dir.path(), limits).options().lower_case);
+  limits.max_json_file_bytes = settings.size() - 1;
+  KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path(), limits), config,
+                     "a file of " + std::to_string(settings.size()) + " bytes exceeds the limit of " +
+                         std::to_string(settings.size() - 1) + " (input_limits::max_json_file_bytes)");
+  limits = {};
+  limits.max_vocab_tokens = 6;  // vocab.txt above holds 7
+  KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path(), limits), dir.file("vocab.txt"),
+                     "input_limits::max_vocab_tokens");
+
   kplug_test::temp_dir empty;
   KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(empty.path()), empty.file("vocab.txt"));
 }

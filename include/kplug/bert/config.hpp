@@ -6,16 +6,16 @@
 #pragma once
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"  // index_t
 #include "kplug/core/types.hpp"
+#include "kplug/io/mapped_file.hpp"
 
 namespace kplug::bert {
 
@@ -51,8 +51,8 @@ struct bert_config {
 
 // Parses a config.json document; `source` names it in errors.
 bert_config parse_bert_config(const nlohmann::json& doc, const std::string& source);
-// Reads and parses a config.json file.
-bert_config load_bert_config(const std::string& path);
+// Reads and parses a config.json file of at most limits.max_json_file_bytes.
+bert_config load_bert_config(const std::string& path, const input_limits& limits = {});
 
 std::string_view activation_name(activation a) noexcept;
 std::string_view head_kind_name(head_kind h) noexcept;
@@ -182,14 +182,14 @@ inline bert_config parse_bert_config(const nlohmann::json& doc, const std::strin
   return c;
 }
 
-inline bert_config load_bert_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error("reading a BERT config", path, "cannot be opened");
-  std::stringstream text;
-  text << in.rdbuf();
+inline bert_config load_bert_config(const std::string& path, const input_limits& limits) {
+  const io::mapped_file file(path);
+  if (file.size() > limits.max_json_file_bytes)
+    throw limit_exceeded("reading a BERT config", path, "a file of " + std::to_string(file.size()) + " bytes",
+                         limits.max_json_file_bytes, "max_json_file_bytes");
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text.str());
+    doc = nlohmann::json::parse(file.text());
   } catch (const nlohmann::json::exception& e) {
     throw error("reading a BERT config", path, std::string("is not valid JSON: ") + e.what());
   }

@@ -24,6 +24,9 @@ struct input_limits {
   std::uint64_t max_vocab_tokens = std::uint64_t{1} << 24;
   // One line of a JSON Lines input, read into memory whole before parsing.
   std::uint64_t max_jsonl_line_bytes = std::uint64_t{16} << 20;
+  // A whole JSON settings file (config.json, tokenizer_config.json), parsed
+  // into a document several times its size; real ones are a few KiB.
+  std::uint64_t max_json_file_bytes = std::uint64_t{16} << 20;
 };
 
 // The error for an input beyond one of the limits above: `quantity` says what

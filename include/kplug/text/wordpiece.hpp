@@ -20,7 +20,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -31,8 +30,10 @@
 #include <nlohmann/json.hpp>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/types.hpp"
+#include "kplug/io/mapped_file.hpp"
 #include "kplug/text/bert_normalizer.hpp"
 #include "kplug/text/tokenizer_options.hpp"
 #include "kplug/text/utf8.hpp"
@@ -67,7 +68,7 @@ class bert_tokenizer {
   // do_lower_case, strip_accents and tokenize_chinese_chars are read (absent
   // keys keep their defaults). Settings this tokenizer does not implement
   // (do_basic_tokenize false, a never_split list) are errors.
-  static bert_tokenizer from_directory(const std::string& dir);
+  static bert_tokenizer from_directory(const std::string& dir, const input_limits& limits = {});
 
   // Words and pieces of `text`, without [CLS] and [SEP].
   tokenized_text tokenize(std::string_view text) const;
@@ -133,20 +134,21 @@ inline bert_tokenizer::bert_tokenizer(wordpiece_vocab vocab, tokenizer_options o
     : vocab_(std::move(vocab)),
       normalizer_(detail::checked_options(options), detail::present_specials(vocab_, special_ids_)) {}
 
-inline bert_tokenizer bert_tokenizer::from_directory(const std::string& dir) {
+inline bert_tokenizer bert_tokenizer::from_directory(const std::string& dir, const input_limits& limits) {
   namespace fs = std::filesystem;
   const char* what = "load BERT tokenizer";
-  wordpiece_vocab vocab = wordpiece_vocab::load((fs::path(dir) / "vocab.txt").string());
+  wordpiece_vocab vocab = wordpiece_vocab::load((fs::path(dir) / "vocab.txt").string(), limits);
   tokenizer_options options;
   const std::string config_path = (fs::path(dir) / "tokenizer_config.json").string();
   std::error_code ec;
   if (fs::exists(config_path, ec)) {
-    std::ifstream in(config_path, std::ios::binary);
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (!in && !in.eof()) throw error(what, at_file(config_path), "cannot read the file");
+    const io::mapped_file file(config_path);
+    if (file.size() > limits.max_json_file_bytes)
+      throw limit_exceeded(what, at_file(config_path), "a file of " + std::to_string(file.size()) + " bytes",
+                           limits.max_json_file_bytes, "max_json_file_bytes");
     nlohmann::json doc;
     try {
-      doc = nlohmann::json::parse(text);
+      doc = nlohmann::json::parse(file.text());
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       throw error(what, at_file(config_path), std::string("invalid JSON: ") + e.what());
     }
