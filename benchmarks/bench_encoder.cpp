@@ -4,6 +4,9 @@
 //
 // Environment: KPLUG_MINILM_DIR (default ~/.cache/kplug/all-MiniLM-L6-v2,
 // fetched by scripts/fetch-model.sh), KPLUG_NUM_THREADS (default: all cores).
+// KPLUG_MINILM_DIR may name any BERT checkpoint directory: compare_torch.py
+// --model bert-base points it at the random BERT-base checkpoint; the
+// benchmarks keep their BM_minilm_ names whatever the model.
 //
 // BM_minilm_forward/batch:B/length:L   forward of B sequences of L tokens
 // BM_minilm_backward/batch:B/length:L  backward alone, after a cached forward

@@ -1,13 +1,23 @@
 #!/usr/bin/python3
-"""Compares kplug's CPU encoder with PyTorch on all-MiniLM-L6-v2, same thread count.
+"""Compares kplug's CPU encoder with PyTorch on all-MiniLM-L6-v2 or BERT-base, same thread count.
 
 Both sides run the same points (batch x length, random ids in [1000, 30000) between
 [CLS] and [SEP], no padding). The two sides alternate point by point so that machine
 noise hits both; results are reported as ratios. Run it on an idle machine.
 
 Usage: compare_torch.py [--threads 2] [--bench build/benchmarks/bench_encoder]
-                        [--model-dir DIR] [--markdown FILE] [--ghz G] [--torch-only]
-                        [--seconds S] [--points 1x32,32x128] [--omp-wait-policy PASSIVE]
+                        [--model minilm|bert-base] [--model-dir DIR] [--markdown FILE]
+                        [--ghz G] [--torch-only] [--seconds S] [--points 1x32,32x128]
+                        [--omp-wait-policy PASSIVE]
+
+--model minilm (the default): all-MiniLM-L6-v2 from --model-dir, else $KPLUG_MINILM_DIR,
+else ~/.cache/kplug/all-MiniLM-L6-v2 (scripts/fetch-model.sh fetches it).
+--model bert-base: a BertModel of bert-base-uncased's shape (hidden 768, 12 layers, 12
+heads, intermediate 3072) with random weights, from --model-dir, else
+$KPLUG_BERT_BASE_DIR, else ~/.cache/kplug/bert-base-random; when that directory has no
+checkpoint, scripts/fixtures/make_model_fixtures.py --bert-base-dir writes one there
+(fixed seed, about 440 MB; vocab.txt from the MiniLM directory).
+bench_encoder reads the model directory from $KPLUG_MINILM_DIR, which this script sets.
 """
 
 import argparse
@@ -21,6 +31,8 @@ import time
 from pathlib import Path
 
 POINTS = [(1, 32), (32, 32), (1, 128), (32, 128)]
+MODELS = {"minilm": "all-MiniLM-L6-v2", "bert-base": "BERT-base (random weights)"}
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "vocab.txt")
 
 
 def parse_args():
@@ -28,8 +40,9 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bench", default=str(repo / "build/benchmarks/bench_encoder"))
-    ap.add_argument("--model-dir", default=os.environ.get(
-        "KPLUG_MINILM_DIR", str(Path.home() / ".cache/kplug/all-MiniLM-L6-v2")))
+    ap.add_argument("--model", choices=sorted(MODELS), default="minilm",
+                    help="which checkpoint to time (default: minilm)")
+    ap.add_argument("--model-dir", help="the checkpoint directory (default: by --model)")
     ap.add_argument("--markdown", metavar="FILE", help="also write the table here")
     ap.add_argument("--ghz", type=float, help="clock for the peak (default: /proc/cpuinfo)")
     ap.add_argument("--seconds", type=float, default=4.0,
@@ -38,7 +51,13 @@ def parse_args():
     ap.add_argument("--points", help="e.g. 1x32,32x128 (default: all four)")
     ap.add_argument("--omp-wait-policy", default="PASSIVE",
                     help="OMP_WAIT_POLICY for PyTorch (PASSIVE, ACTIVE, or 'unset')")
-    return ap.parse_args()
+    args = ap.parse_args()
+    args.minilm_dir = os.environ.get(
+        "KPLUG_MINILM_DIR", str(Path.home() / ".cache/kplug/all-MiniLM-L6-v2"))
+    if args.model_dir is None:
+        args.model_dir = args.minilm_dir if args.model == "minilm" else os.environ.get(
+            "KPLUG_BERT_BASE_DIR", str(Path.home() / ".cache/kplug/bert-base-random"))
+    return args
 
 
 ARGS = parse_args()
@@ -56,6 +75,22 @@ if ARGS.omp_wait_policy.lower() != "unset":
 
 import torch  # noqa: E402
 from transformers import BertModel  # noqa: E402
+
+
+# --------------------------------------------------------------------------- model
+
+def ensure_bert_base(model_dir):
+    """Writes the random BERT-base checkpoint into `model_dir` unless it is there."""
+    d = Path(model_dir)
+    if all((d / f).is_file() for f in CHECKPOINT_FILES):
+        return
+    script = Path(__file__).resolve().parents[1] / "scripts/fixtures/make_model_fixtures.py"
+    print(f"compare_torch: no BERT-base checkpoint in {d}; making one (about 440 MB)",
+          flush=True)
+    run = subprocess.run([sys.executable, str(script), "--bert-base-dir", str(d),
+                          "--model-dir", ARGS.minilm_dir])
+    if run.returncode != 0:
+        sys.exit(f"compare_torch: {script} --bert-base-dir {d} failed ({run.returncode})")
 
 
 # --------------------------------------------------------------------------- machine
@@ -228,7 +263,13 @@ def main():
           f"clock {ghz:.3f} GHz{' (--ghz)' if ARGS.ghz else ' (/proc/cpuinfo cpu MHz)'}, "
           f"peak fp32 {peak / 1e9:.1f} GFLOP/s")
 
+    if ARGS.model == "bert-base":
+        ensure_bert_base(ARGS.model_dir)
     model = BertModel.from_pretrained(ARGS.model_dir).eval()
+    c = model.config
+    print(f"model: {MODELS[ARGS.model]} from {ARGS.model_dir} (hidden {c.hidden_size}, "
+          f"{c.num_hidden_layers} layers, {c.num_attention_heads} heads, intermediate "
+          f"{c.intermediate_size})")
     for p in model.parameters():
         p.requires_grad_(False)
     points = POINTS
@@ -278,7 +319,7 @@ def main():
                  fmt(r["kplug_peak"] and 100 * r["kplug_peak"], ".0f"),
                  fmt(100 * r["torch_peak"], ".0f")]
         lines.append("| " + " | ".join(cells) + " |")
-    notes = (f"\nall-MiniLM-L6-v2, {ARGS.threads} threads on both sides, peak "
+    notes = (f"\n{MODELS[ARGS.model]}, {ARGS.threads} threads on both sides, peak "
              f"{peak / 1e9:.1f} GFLOP/s ({ARGS.threads} cores x {ghz:.2f} GHz x 32). "
              "torch: median of timed repeats; kplug: median of 3 Google Benchmark "
              "repetitions. bwd/fwd time: input-gradient backward alone (after a forward "
