@@ -8,7 +8,10 @@
 #include <kplug/bert/gemm.hpp>
 #include <kplug/bert/kernels.hpp>
 #include <kplug/core/random.hpp>
+#include <string>
 #include <vector>
+
+#include "support/isa.hpp"
 
 namespace {
 
@@ -108,6 +111,91 @@ TEST(Kernels, PackedGemmMatchesNaiveLoopsAtOddSizes) {
           ASSERT_NEAR(dx(i, k), s, 1e-4) << m << " rows, at " << i << "," << k;
         }
     }
+}
+
+// Each instruction set's kernels, forced in turn, against double-precision
+// loops: odd row counts (every remainder of the 6-row tile), a partial last
+// panel (37 columns), an odd number of whole panels (48: the 32-column
+// AVX-512 tiles leave one panel), and every epilogue, the activations
+// against std::erf and std::tanh.
+TEST(Kernels, PackedGemmEpiloguesAtEveryInstructionSet) {
+  using namespace kplug::bert::kernels;
+  const auto reference_act = [](epilogue_activation act, double v) {
+    switch (act) {
+      case epilogue_activation::none: return v;
+      case epilogue_activation::gelu: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+      case epilogue_activation::gelu_tanh:
+        return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+      case epilogue_activation::relu: return v > 0 ? v : 0.0;
+    }
+    return v;
+  };
+  const kplug_test::isa_guard restore;
+  kplug::thread_pool pool(2);
+  kplug::xoshiro256 rng(11);
+  for (const auto level : kplug_test::available_isas()) {
+    kplug::cpu::set_active_isa(level);
+    for (const index_t cols : {37, 48, 64})
+      for (const index_t m : {1, 5, 7, 13, 250})
+        for (const auto act : {epilogue_activation::none, epilogue_activation::gelu, epilogue_activation::gelu_tanh,
+                               epilogue_activation::relu})
+          for (const bool accumulate : {false, true}) {
+            if (accumulate && act != epilogue_activation::none) continue;
+            SCOPED_TRACE(std::string(kplug::cpu::isa_name(level)) + ", " + std::to_string(m) + " x " +
+                         std::to_string(cols) + ", activation " + std::to_string(static_cast<int>(act)) +
+                         (accumulate ? ", accumulate" : ""));
+            matrix<float> x(m, 19), w(cols, 19), y(m, cols, 0.25f), pre(m, cols, -9.0f);
+            fill(x, rng, 2.0f);  // pre-activations of a few units either side of zero
+            fill(w, rng);
+            const auto b = random_vector(static_cast<std::size_t>(cols), rng, 0, 1);
+            gemm_epilogue ep;
+            ep.bias = b.data();
+            ep.accumulate = accumulate;
+            ep.act = act;
+            if (act != epilogue_activation::none) ep.pre = pre.view();
+            gemm_packed(pool, x.view(), packed_panels::transposed(w.view()), y.view(), ep);
+            for (index_t i = 0; i < m; ++i)
+              for (index_t o = 0; o < cols; ++o) {
+                double s = b[static_cast<std::size_t>(o)] + (accumulate ? 0.25 : 0.0);
+                for (index_t k = 0; k < 19; ++k) s += double(x(i, k)) * double(w(o, k));
+                ASSERT_NEAR(y(i, o), reference_act(act, s), 2e-5 * (1 + std::abs(s))) << "at " << i << "," << o;
+                if (act != epilogue_activation::none) {
+                  ASSERT_NEAR(pre(i, o), s, 2e-5 * (1 + std::abs(s)));
+                }
+              }
+          }
+  }
+}
+
+// The activation alone, where the approximations are weakest (large |x|,
+// the GELU tails), at every level: 4e-7 absolute covers the erfc
+// approximation (1.5e-7) times |x| / 2 and float rounding.
+TEST(Kernels, FusedActivationsMatchTheirDefinitionsAcrossTheRange) {
+  using namespace kplug::bert::kernels;
+  const kplug_test::isa_guard restore;
+  kplug::thread_pool pool(1);
+  const index_t n = 4001;
+  matrix<float> x(n, 1), one(1, 1, 1.0f), y(n, 1);
+  for (index_t i = 0; i < n; ++i) x(i, 0) = -10.0f + 20.0f * static_cast<float>(i) / static_cast<float>(n - 1);
+  for (const auto level : kplug_test::available_isas()) {
+    kplug::cpu::set_active_isa(level);
+    gemm_epilogue ep;
+    ep.act = epilogue_activation::gelu;
+    gemm_packed(pool, x.view(), packed_panels::transposed(one.view()), y.view(), ep);
+    for (index_t i = 0; i < n; ++i) {
+      const double v = x(i, 0);
+      ASSERT_NEAR(y(i, 0), 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))), 4e-7 * (1 + std::abs(v)))
+          << kplug::cpu::isa_name(level) << " at x = " << v;
+    }
+    ep.act = epilogue_activation::gelu_tanh;
+    gemm_packed(pool, x.view(), packed_panels::transposed(one.view()), y.view(), ep);
+    for (index_t i = 0; i < n; ++i) {
+      const double v = x(i, 0);
+      ASSERT_NEAR(y(i, 0), 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))),
+                  4e-7 * (1 + std::abs(v)))
+          << kplug::cpu::isa_name(level) << " at x = " << v;
+    }
+  }
 }
 
 TEST(Kernels, LayerNormBackwardMatchesFiniteDifferences) {

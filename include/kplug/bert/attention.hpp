@@ -77,6 +77,8 @@ inline void attention_forward(thread_pool& pool, matrix_view<const float> qkv, s
   const index_t d = hidden / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
+  const cpu::isa level = cpu::active_isa();
+  const bool packed_path = level != cpu::isa::portable;
   pool.for_each_dynamic(sequences * heads, [&](index_t item) {
     thread_local detail::scores_matrix p;
     thread_local packed_panels packed;
@@ -86,17 +88,15 @@ inline void attention_forward(thread_pool& pool, matrix_view<const float> qkv, s
     const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
     if (len == 0) return;
     const auto seq_mask = mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len));
-    if constexpr (packed_gemm_available) {
+    if (packed_path) {
       // The encoder's register-blocked kernel on per-head packed K^T and V.
       p.resize(len, len);
       const matrix_view<float> scores{p.data(), len, len};
       packed.assign_transposed(detail::head_view(qkv, row, len, hidden + h * d, d));
-      detail::gemm_block(detail::head_view(qkv, row, len, h * d, d), packed, nullptr, scores, false, 0, len, 0,
-                         packed.panels());
-      detail::masked_softmax(seq_mask, scale, p);
+      gemm_packed_serial(level, detail::head_view(qkv, row, len, h * d, d), packed, scores);
+      masked_softmax(level, scores, seq_mask, scale);
       packed.assign_plain(detail::head_view(qkv, row, len, 2 * hidden + h * d, d));
-      detail::gemm_block(matrix_view<const float>(scores), packed, nullptr, detail::head_view(ctx, row, len, h * d, d),
-                         false, 0, len, 0, packed.panels());
+      gemm_packed_serial(level, matrix_view<const float>(scores), packed, detail::head_view(ctx, row, len, h * d, d));
     } else {
       const auto q = detail::head_block(qkv, row, len, h * d, d);
       const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
@@ -107,8 +107,21 @@ inline void attention_forward(thread_pool& pool, matrix_view<const float> qkv, s
   });
 }
 
+// Softmax backward in place: dp becomes P . (dP - rowsum(P . dP)) * scale,
+// the gradient of the scores before the 1/sqrt(d) scaling.
+namespace detail {
+inline void softmax_backward(const scores_matrix& p, float scale, scores_matrix& dp) {
+  for (index_t i = 0; i < p.rows(); ++i) {
+    const float dot = p.row(i).dot(dp.row(i));
+    dp.row(i) = (p.row(i).array() * (dp.row(i).array() - dot) * scale).matrix();
+  }
+}
+}  // namespace detail
+
 // Given dctx (tokens x hidden), writes dqkv (tokens x 3*hidden): the
-// gradients with respect to the queries, keys and values.
+// gradients with respect to the queries, keys and values. Per item, with G
+// the head's dctx: P recomputed, dV = P^T G, dP = G V^T, dS = softmax'(dP),
+// dQ = dS K, dK = dS^T Q; on the packed kernels where the level has them.
 inline void attention_backward(thread_pool& pool, matrix_view<const float> qkv, std::span<const std::int32_t> offsets,
                                std::span<const std::uint8_t> mask, index_t heads, matrix_view<const float> dctx,
                                matrix_view<float> dqkv) {
@@ -116,30 +129,55 @@ inline void attention_backward(thread_pool& pool, matrix_view<const float> qkv, 
   const index_t d = hidden / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
+  const cpu::isa level = cpu::active_isa();
+  const bool packed_path = level != cpu::isa::portable;
   pool.for_each_dynamic(sequences * heads, [&](index_t item) {
-    thread_local detail::scores_matrix p;
-    thread_local detail::scores_matrix dp;
+    thread_local detail::scores_matrix p, dp, t;
+    thread_local packed_panels packed;
     const index_t s = item / heads;
     const index_t h = item % heads;
     const index_t row = offsets[static_cast<std::size_t>(s)];
     const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
     if (len == 0) return;
-    const auto q = detail::head_block(qkv, row, len, h * d, d);
-    const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
-    const auto v = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
-    const auto g = detail::head_block(dctx, row, len, h * d, d);
-    detail::attention_probabilities(q, k, mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len)),
-                                    scale, p);
-    detail::head_block(dqkv, row, len, 2 * hidden + h * d, d).noalias() = p.transpose() * g;  // dV
-    dp.resize(len, len);
-    dp.noalias() = g * v.transpose();
-    // Softmax backward, with the 1/sqrt(d) of the scores folded in.
-    for (index_t i = 0; i < len; ++i) {
-      const float dot = p.row(i).dot(dp.row(i));
-      dp.row(i) = (p.row(i).array() * (dp.row(i).array() - dot) * scale).matrix();
+    const auto seq_mask = mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len));
+    const auto q = detail::head_view(qkv, row, len, h * d, d);
+    const auto k = detail::head_view(qkv, row, len, hidden + h * d, d);
+    const auto v = detail::head_view(qkv, row, len, 2 * hidden + h * d, d);
+    const auto g = detail::head_view(dctx, row, len, h * d, d);
+    const auto dq = detail::head_view(dqkv, row, len, h * d, d);
+    const auto dk = detail::head_view(dqkv, row, len, hidden + h * d, d);
+    const auto dv = detail::head_view(dqkv, row, len, 2 * hidden + h * d, d);
+    if (!packed_path) {
+      const auto qb = detail::head_block(qkv, row, len, h * d, d);
+      const auto kb = detail::head_block(qkv, row, len, hidden + h * d, d);
+      const auto vb = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
+      const auto gb = detail::head_block(dctx, row, len, h * d, d);
+      detail::attention_probabilities(qb, kb, seq_mask, scale, p);
+      detail::head_block(dqkv, row, len, 2 * hidden + h * d, d).noalias() = p.transpose() * gb;
+      dp.resize(len, len);
+      dp.noalias() = gb * vb.transpose();
+      detail::softmax_backward(p, scale, dp);
+      detail::head_block(dqkv, row, len, h * d, d).noalias() = dp * kb;
+      detail::head_block(dqkv, row, len, hidden + h * d, d).noalias() = dp.transpose() * qb;
+      return;
     }
-    detail::head_block(dqkv, row, len, h * d, d).noalias() = dp * k;                         // dQ
-    detail::head_block(dqkv, row, len, hidden + h * d, d).noalias() = dp.transpose() * q;    // dK
+    p.resize(len, len);
+    dp.resize(len, len);
+    const matrix_view<float> pv{p.data(), len, len}, dpv{dp.data(), len, len};
+    packed.assign_transposed(k);  // P = softmax(Q K^T)
+    gemm_packed_serial(level, q, packed, pv);
+    masked_softmax(level, pv, seq_mask, scale);
+    t = p.transpose();  // dV = P^T G
+    packed.assign_plain(g);
+    gemm_packed_serial(level, matrix_view<const float>{t.data(), len, len}, packed, dv);
+    packed.assign_transposed(v);  // dP = G V^T
+    gemm_packed_serial(level, g, packed, dpv);
+    detail::softmax_backward(p, scale, dp);
+    packed.assign_plain(k);  // dQ = dS K
+    gemm_packed_serial(level, matrix_view<const float>(dpv), packed, dq);
+    t = dp.transpose();  // dK = dS^T Q
+    packed.assign_plain(q);
+    gemm_packed_serial(level, matrix_view<const float>{t.data(), len, len}, packed, dk);
   });
 }
 

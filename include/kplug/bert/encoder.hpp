@@ -126,7 +126,6 @@ inline void bert_encoder::forward(const model_input& in, matrix_view<const float
   ctx_.resize(t, h);
   if (!cache) {
     qkv_.resize(t, 3 * h);
-    inter_.resize(t, c.intermediate_size);
   } else {
     cache->tokens = t;
     cache->xhat0.resize(t, h);
@@ -160,14 +159,9 @@ inline void bert_encoder::forward(const model_input& in, matrix_view<const float
                         lc ? lc->xhat1.view() : matrix_view<float>{}, lc ? std::span<float>(lc->rstd1) : std::span<float>{},
                         x_.view());
 
-    if (lc) {
-      kernels::linear(pool, x_.view(), lw.intermediate, lc->pre_act.view());
-      inter_.resize(t, c.intermediate_size);
-      std::copy_n(lc->pre_act.view().data(), t * c.intermediate_size, inter_.view().data());
-    } else {
-      kernels::linear(pool, x_.view(), lw.intermediate, inter_.view());
-    }
-    kernels::activate(pool, c.hidden_act, inter_.view());
+    inter_.resize(t, c.intermediate_size);
+    kernels::linear_activate(pool, x_.view(), lw.intermediate, c.hidden_act, inter_.view(),
+                             lc ? lc->pre_act.view() : matrix_view<float>{});
     kernels::linear(pool, inter_.view(), lw.output, tmp_.view());
     matrix_view<float> out = (l + 1 == layers.size()) ? hidden : x_.view();
     kernels::layer_norm(pool, tmp_.view(), lw.output_norm, c.layer_norm_eps, out,

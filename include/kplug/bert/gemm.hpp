@@ -2,34 +2,37 @@
 //
 // A general GEMM (Eigen's included) repacks both operands on every call. For
 // a frozen encoder the weights never change, so kplug packs each weight
-// matrix once into 16-column panels and multiplies with a register-blocked
-// 6 x 16 kernel: on AVX2/FMA that is 12 accumulators, two panel loads and six
-// broadcasts per step, and no per-call packing at all, which matters most for
-// short batches where packing costs as much as the arithmetic.
+// matrix once into 16-column panels and multiplies with register-blocked
+// micro-tiles: on AVX2/FMA 6 rows x 16 columns (12 accumulators, two panel
+// loads and six broadcasts per step), on AVX-512 6 rows x 32 columns in
+// 16-float registers; no per-call packing at all, which matters most for
+// short batches where packing costs as much as the arithmetic. The epilogue
+// adds the bias and can apply the activation (GELU fused into the GEMM that
+// feeds it) while the tile is still in registers.
 //
-// The kernel is written with GCC/Clang vector extensions and is only fast
-// where 8-float vectors are native: kplug uses it when compiled with AVX2 and
-// FMA (-mavx2 -mfma, or -march=native on such a machine); elsewhere
-// packed_gemm_available is false and the encoder uses Eigen's GEMM instead.
-// gemm_packed itself is correct, if slow, on any target.
+// The kernels (gemm_kernels.inl) are compiled for each instruction set in
+// every including file, whatever its flags, and gemm_packed runs the one
+// kplug::cpu::active_isa() names. At the portable level gemm_packed is
+// correct, if slow; the encoder then uses Eigen's GEMM on the unpacked
+// weights instead (packed_gemm_preferred()).
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <vector>
 
+#include "kplug/core/cpu_features.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/thread_pool.hpp"
 
-
 namespace kplug::bert::kernels {
 
-#if defined(__AVX2__) && defined(__FMA__)
-inline constexpr bool packed_gemm_available = true;
-#else
-inline constexpr bool packed_gemm_available = false;
-#endif
+// Whether the encoder should pack its weights and use gemm_packed: true
+// wherever the active instruction set has the fast kernels.
+inline bool packed_gemm_preferred() { return cpu::active_isa() != cpu::isa::portable; }
 
 // B (inner x cols) in panels of 16 columns: panel p is rows 0..inner of
 // columns [16p, 16p + 16), row-major, zero-padded past `cols`.
@@ -86,112 +89,111 @@ class packed_panels {
   std::vector<float> data_;
 };
 
+// What happens to each tile of C = A B before it is stored.
+enum class epilogue_activation { none, gelu, gelu_tanh, relu };
+struct gemm_epilogue {
+  const float* bias = nullptr;  // one per column of C, or null
+  bool accumulate = false;      // C += A B instead of C = A B
+  epilogue_activation act = epilogue_activation::none;
+  matrix_view<float> pre;       // with act: also receives the values before it (C's shape), if set
+};
+
 namespace detail {
 
-// Macros, not functions: a function taking or returning an 8-float vector
-// has a different ABI with and without AVX, which would be unsafe in a header
-// compiled by translation units with different flags. GCC/Clang vector
-// types throughout (not __m256, whose may_alias attribute makes GCC keep the
-// twelve accumulators in memory); the FMA builtin where FMA is enabled.
-typedef float v8f __attribute__((vector_size(32)));
-#define KPLUG_LOAD8(src) (__extension__({ v8f kplug_v_; std::memcpy(&kplug_v_, (src), sizeof(v8f)); kplug_v_; }))
-#define KPLUG_STORE8(dst, v) (__extension__({ v8f kplug_s_ = (v); std::memcpy((dst), &kplug_s_, sizeof(v8f)); }))
-// A splat of a loaded scalar compiles to a broadcast load (a load-port uop);
-// "v8f{} + x" would cost an add and a shuffle on the FP pipes.
-#define KPLUG_BROADCAST(p) (__extension__({ const float kplug_x_ = *(p); v8f{kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_, kplug_x_}; }))
-#if defined(__FMA__) && defined(__AVX__)
-#define KPLUG_FMADD(a, b, c) __builtin_ia32_vfmaddps256((a), (b), (c))
-#else
-#define KPLUG_FMADD(a, b, c) ((a) * (b) + (c))
+// 4-float vectors: native wherever there is SIMD at all (SSE2, NEON), so
+// no vector type changes the calling convention between flags.
+#define KPLUG_ISA_NS isa_portable
+#define KPLUG_ISA_TARGET
+#define KPLUG_ISA_LANES 4
+#define KPLUG_ISA_PANELS 1
+#define KPLUG_ISA_FMA(a, b, c) ((a) * (b) + (c))
+#include "kplug/bert/gemm_kernels.inl"
+#undef KPLUG_ISA_NS
+#undef KPLUG_ISA_TARGET
+#undef KPLUG_ISA_LANES
+#undef KPLUG_ISA_PANELS
+#undef KPLUG_ISA_FMA
+
+#if defined(__x86_64__) || defined(__i386__)
+#define KPLUG_HAVE_X86_KERNELS 1
+#define KPLUG_ISA_NS isa_avx2
+#define KPLUG_ISA_TARGET __attribute__((target("avx2,fma")))
+#define KPLUG_ISA_LANES 8
+#define KPLUG_ISA_PANELS 1
+#define KPLUG_ISA_FMA(a, b, c) __builtin_ia32_vfmaddps256((a), (b), (c))
+#include "kplug/bert/gemm_kernels.inl"
+#undef KPLUG_ISA_NS
+#undef KPLUG_ISA_TARGET
+#undef KPLUG_ISA_LANES
+#undef KPLUG_ISA_PANELS
+#undef KPLUG_ISA_FMA
+
+#define KPLUG_ISA_NS isa_avx512
+#define KPLUG_ISA_TARGET __attribute__((target("avx512f,avx2,fma")))
+#define KPLUG_ISA_LANES 16
+#define KPLUG_ISA_PANELS 2
+#define KPLUG_ISA_FMA(a, b, c) __builtin_ia32_vfmaddps512_mask((a), (b), (c), (unsigned short)-1, 4)
+#include "kplug/bert/gemm_kernels.inl"
+#undef KPLUG_ISA_NS
+#undef KPLUG_ISA_TARGET
+#undef KPLUG_ISA_LANES
+#undef KPLUG_ISA_PANELS
+#undef KPLUG_ISA_FMA
 #endif
 
-// C[0..R) x [0..n) (=|+=) A[0..R) x [0..inner) * panel (+ bias), n <= 16.
-template <int R>
-inline void micro_kernel(const float* a, index_t lda, const float* panel, index_t inner, float* c, index_t ldc,
-                         const float* bias, index_t n, bool accumulate) noexcept {
-  v8f acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = v8f{};
-  for (index_t k = 0; k < inner; ++k) {
-    const v8f b0 = KPLUG_LOAD8(panel + k * 16);
-    const v8f b1 = KPLUG_LOAD8(panel + k * 16 + 8);
-    for (int r = 0; r < R; ++r) {
-      const v8f av = KPLUG_BROADCAST(a + r * lda + k);
-      acc[r][0] = KPLUG_FMADD(av, b0, acc[r][0]);
-      acc[r][1] = KPLUG_FMADD(av, b1, acc[r][1]);
-    }
-  }
-  if (bias) {
-    float bb[16] = {};
-    std::copy_n(bias, n, bb);
-    const v8f t0 = KPLUG_LOAD8(bb);
-    const v8f t1 = KPLUG_LOAD8(bb + 8);
-    for (int r = 0; r < R; ++r) {
-      acc[r][0] = acc[r][0] + t0;
-      acc[r][1] = acc[r][1] + t1;
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    float* out = c + r * ldc;
-    if (n == 16) {
-      if (accumulate) {
-        acc[r][0] += KPLUG_LOAD8(out);
-        acc[r][1] += KPLUG_LOAD8(out + 8);
-      }
-      KPLUG_STORE8(out, acc[r][0]);
-      KPLUG_STORE8(out + 8, acc[r][1]);
-    } else {
-      float tmp[16];
-      KPLUG_STORE8(tmp, acc[r][0]);
-      KPLUG_STORE8(tmp + 8, acc[r][1]);
-      for (index_t j = 0; j < n; ++j) out[j] = accumulate ? out[j] + tmp[j] : tmp[j];
-    }
-  }
-}
+// One level's entry points; the dispatch reads the level once per call.
+struct kernel_table {
+  void (*gemm_block)(matrix_view<const float> a, const packed_panels& b, const gemm_epilogue& ep,
+                     matrix_view<float> c, index_t r0, index_t r1, index_t p0, index_t p1) noexcept;
+  void (*masked_softmax)(float* p, index_t len, index_t ld, const std::uint8_t* mask, float scale) noexcept;
+};
 
-// Rows [r0, r1) x panels [p0, p1).
-inline void gemm_block(matrix_view<const float> a, const packed_panels& b, const float* bias, matrix_view<float> c,
-                       bool accumulate, index_t r0, index_t r1, index_t p0, index_t p1) noexcept {
-  constexpr index_t rows_per_chunk = 96;  // A chunk stays in L2 while every panel passes over it
-  const index_t inner = b.inner();
-  for (index_t m0 = r0; m0 < r1; m0 += rows_per_chunk) {
-    const index_t m1 = std::min(r1, m0 + rows_per_chunk);
-    for (index_t p = p0; p < p1; ++p) {
-      const index_t col = p * packed_panels::width;
-      const index_t n = std::min(packed_panels::width, b.cols() - col);
-      const float* pb = bias ? bias + col : nullptr;
-      index_t r = m0;
-      for (; r + 6 <= m1; r += 6)
-        micro_kernel<6>(a.row(r).data(), a.row_stride(), b.panel(p), inner, c.row(r).data() + col, c.row_stride(), pb,
-                        n, accumulate);
-      switch (m1 - r) {
-        case 5: micro_kernel<5>(a.row(r).data(), a.row_stride(), b.panel(p), inner, c.row(r).data() + col, c.row_stride(), pb, n, accumulate); break;
-        case 4: micro_kernel<4>(a.row(r).data(), a.row_stride(), b.panel(p), inner, c.row(r).data() + col, c.row_stride(), pb, n, accumulate); break;
-        case 3: micro_kernel<3>(a.row(r).data(), a.row_stride(), b.panel(p), inner, c.row(r).data() + col, c.row_stride(), pb, n, accumulate); break;
-        case 2: micro_kernel<2>(a.row(r).data(), a.row_stride(), b.panel(p), inner, c.row(r).data() + col, c.row_stride(), pb, n, accumulate); break;
-        case 1: micro_kernel<1>(a.row(r).data(), a.row_stride(), b.panel(p), inner, c.row(r).data() + col, c.row_stride(), pb, n, accumulate); break;
-        default: break;
-      }
-    }
-  }
+inline const kernel_table& kernels_for(cpu::isa level) noexcept {
+  static constexpr kernel_table portable{isa_portable::gemm_block, isa_portable::masked_softmax};
+#ifdef KPLUG_HAVE_X86_KERNELS
+  static constexpr kernel_table avx2{isa_avx2::gemm_block, isa_avx2::masked_softmax};
+  static constexpr kernel_table avx512{isa_avx512::gemm_block, isa_avx512::masked_softmax};
+  if (level == cpu::isa::avx512) return avx512;
+  if (level == cpu::isa::avx2) return avx2;
+#endif
+  (void)level;
+  return portable;
 }
-
-#undef KPLUG_LOAD8
-#undef KPLUG_STORE8
-#undef KPLUG_FMADD
-#undef KPLUG_BROADCAST
 
 }  // namespace detail
 
-// C (=|+=) A B (+ bias).  A: m x inner, B packed: inner x cols, C: m x cols,
-// bias: cols entries or empty. C must not alias A.
+// C = A B with the epilogue.  A: m x inner, B packed: inner x cols, C (and
+// ep.pre): m x cols. C must not alias A.
+inline void gemm_packed(thread_pool& pool, matrix_view<const float> a, const packed_panels& b, matrix_view<float> c,
+                        const gemm_epilogue& ep) {
+  const auto block = detail::kernels_for(cpu::active_isa()).gemm_block;
+  const index_t m = a.rows();
+  if (m >= 48 * pool.size())
+    pool.parallel_for(m, [&](index_t r0, index_t r1) { block(a, b, ep, c, r0, r1, 0, b.panels()); }, 6);
+  else
+    pool.parallel_for(b.panels(), [&](index_t p0, index_t p1) { block(a, b, ep, c, 0, m, p0, p1); }, 2);
+}
+
+// C (=|+=) A B (+ bias), bias: cols entries or empty.
 inline void gemm_packed(thread_pool& pool, matrix_view<const float> a, const packed_panels& b,
                         std::span<const float> bias, matrix_view<float> c, bool accumulate) {
-  const index_t m = a.rows();
-  const float* bp = bias.empty() ? nullptr : bias.data();
-  if (m >= 48 * pool.size())
-    pool.parallel_for(m, [&](index_t r0, index_t r1) { detail::gemm_block(a, b, bp, c, accumulate, r0, r1, 0, b.panels()); }, 6);
-  else
-    pool.parallel_for(b.panels(), [&](index_t p0, index_t p1) { detail::gemm_block(a, b, bp, c, accumulate, 0, m, p0, p1); });
+  gemm_epilogue ep;
+  ep.bias = bias.empty() ? nullptr : bias.data();
+  ep.accumulate = accumulate;
+  gemm_packed(pool, a, b, c, ep);
+}
+
+// The same on the calling thread alone (work already split by the caller,
+// like attention's per-head products).
+inline void gemm_packed_serial(cpu::isa level, matrix_view<const float> a, const packed_panels& b,
+                               matrix_view<float> c, const gemm_epilogue& ep = {}) {
+  detail::kernels_for(level).gemm_block(a, b, ep, c, 0, a.rows(), 0, b.panels());
+}
+
+// Row-wise softmax of scale * p with masked keys (see masked_softmax in
+// gemm_kernels.inl), at `level`, on the calling thread.
+inline void masked_softmax(cpu::isa level, matrix_view<float> p, std::span<const std::uint8_t> mask, float scale) {
+  detail::kernels_for(level).masked_softmax(p.data(), p.rows(), p.row_stride(), mask.data(), scale);
 }
 
 }  // namespace kplug::bert::kernels

@@ -53,7 +53,7 @@ void for_output_blocks(thread_pool& pool, index_t m, index_t n, const Body& body
 
 // y = x W^T + b.  x: m x k, W: n x k, y: m x n (y must not alias x).
 inline void linear(thread_pool& pool, matrix_view<const float> x, const linear_weights& w, matrix_view<float> y) {
-  if (w.packed) {
+  if (w.packed && packed_gemm_preferred()) {
     gemm_packed(pool, x, *w.packed, w.bias, y, false);
     return;
   }
@@ -69,7 +69,7 @@ inline void linear(thread_pool& pool, matrix_view<const float> x, const linear_w
 // dx = dy W (or dx += dy W).  dy: m x n, W: n x k, dx: m x k.
 inline void linear_backward_input(thread_pool& pool, matrix_view<const float> dy, const linear_weights& lw,
                                   matrix_view<float> dx, bool accumulate) {
-  if (lw.packed_input_grad) {
+  if (lw.packed_input_grad && packed_gemm_preferred()) {
     gemm_packed(pool, dy, *lw.packed_input_grad, {}, dx, accumulate);
     return;
   }
@@ -140,6 +140,26 @@ inline void activation_backward(thread_pool& pool, activation a, matrix_view<con
   pool.parallel_for(grad.rows(), [&](index_t r0, index_t r1) {
     for (index_t r = r0; r < r1; ++r) activation_backward(a, pre.row(r).data(), grad.row(r).data(), grad.cols());
   }, 16);
+}
+
+// y = act(x W^T + b), and pre = x W^T + b if `pre` is set (the backward
+// needs it). On the packed path the activation runs in the GEMM's epilogue,
+// while each tile is in registers, saving a pass over the m x n output.
+inline void linear_activate(thread_pool& pool, matrix_view<const float> x, const linear_weights& w, activation a,
+                            matrix_view<float> y, matrix_view<float> pre = {}) {
+  if (w.packed && packed_gemm_preferred()) {
+    gemm_epilogue ep;
+    ep.bias = w.bias.empty() ? nullptr : w.bias.data();
+    ep.act = a == activation::gelu ? epilogue_activation::gelu
+             : a == activation::gelu_tanh ? epilogue_activation::gelu_tanh
+                                          : epilogue_activation::relu;
+    ep.pre = pre;
+    gemm_packed(pool, x, *w.packed, y, ep);
+    return;
+  }
+  linear(pool, x, w, y);
+  if (pre.data() != nullptr) as_eigen(pre) = as_eigen(matrix_view<const float>(y));
+  activate(pool, a, y);
 }
 
 // ---------------------------------------------------------------- layer norm

@@ -9,8 +9,9 @@
 // LayerNorm.gamma/.beta names are accepted. A missing or misshapen tensor is
 // an error naming the tensor, the file and the expected shape.
 //
-// Where kernels::packed_gemm_available (AVX2 + FMA builds), the encoder
-// layers' linear weights are also packed once for kernels::gemm_packed, for
+// Where kernels::packed_gemm_preferred() when they load (a CPU with AVX2 and
+// FMA at least, unless KPLUG_ISA lowers it), the encoder layers' linear
+// weights are also packed once for kernels::gemm_packed, for
 // the forward and for the input gradient (about twice their float32 size in
 // extra memory: 85 MB for MiniLM-L6).
 #pragma once
@@ -201,7 +202,7 @@ inline linear_weights bert_weights::linear(const std::string& name, index_t out,
 }
 
 inline linear_weights bert_weights::packed(linear_weights w) {
-  if constexpr (!kernels::packed_gemm_available) return w;
+  if (!kernels::packed_gemm_preferred()) return w;
   w.packed = &packed_.emplace_back(kernels::packed_panels::transposed(w.weight));
   w.packed_input_grad = &packed_.emplace_back(kernels::packed_panels::plain(w.weight));
   return w;
