@@ -16,6 +16,7 @@
 
 #include "kplug/backend/bert_cpu.hpp"
 #include "kplug/bert/checkpoint.hpp"
+#include "kplug/core/cpu_features.hpp"
 #include "kplug/io/npy.hpp"
 #include "support/model_paths.hpp"
 #include "support/temp_dir.hpp"
@@ -210,6 +211,36 @@ TEST(encode_errors, missing_model_directory_exits_1_naming_it) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(model), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("usage:"), std::string::npos) << r.err;
+}
+
+// The tool is built without -march=native and picks its kernels when it
+// runs: forced to each level this CPU has through KPLUG_ISA, it matches
+// PyTorch every time; a level it cannot run is refused before any work.
+TEST(encode_minilm, every_instruction_set_matches_pytorch_and_bad_levels_exit_1) {
+  if (!kplug_test::have_minilm()) return;
+  const kplug::io::npy_array torch = kplug::io::open_npy(kplug_test::fixture("minilm/encode_hidden.npy"));
+  const auto want = torch.values<float>();
+  for (const auto level : {kplug::cpu::isa::portable, kplug::cpu::isa::avx2, kplug::cpu::isa::avx512}) {
+    if (level > kplug::cpu::detected_isa()) continue;
+    const std::string name(kplug::cpu::isa_name(level));
+    temp_dir dir;
+    const auto r = run_kplug({"encode", "--model", kplug_test::minilm_dir(), "--input",
+                              kplug_test::fixture("minilm/encode.jsonl"), "--output", dir.file("out"), "--threads", "2"},
+                             dir, {"env", "KPLUG_ISA=" + name});
+    ASSERT_EQ(r.status, 0) << name << ": " << r.err;
+    const kplug::io::npy_array hidden = kplug::io::open_npy(dir.file("out/hidden.npy"));
+    const auto got = hidden.values<float>();
+    ASSERT_EQ(got.size(), want.size()) << name;
+    EXPECT_LE(kplug_test::max_abs_diff(got.data(), want.data(), want.size()), 1e-4f) << name;
+  }
+  temp_dir dir;
+  const auto bad = run_kplug({"encode", "--model", kplug_test::minilm_dir(), "--input",
+                              kplug_test::fixture("minilm/encode.jsonl"), "--output", dir.file("out")},
+                             dir, {"env", "KPLUG_ISA=sse9"});
+  EXPECT_EQ(bad.status, 1) << bad.err;
+  EXPECT_NE(bad.err.find("KPLUG_ISA"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("'sse9'"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out/hidden.npy")));
 }
 
 }  // namespace
