@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
   wordnet-base wordnet-sense-index  # the WordNet tests read the real files
   libopenmpi-dev openmpi-bin  # data-parallel map-tuning (kplug::mpi); its tests run mpirun
+  qemu-user  # the tool run on emulated CPUs without AVX-512 or AVX (kernels chosen at run time)
   "$@"
 )
 

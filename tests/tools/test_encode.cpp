@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -241,6 +242,45 @@ TEST(encode_minilm, every_instruction_set_matches_pytorch_and_bad_levels_exit_1)
   EXPECT_NE(bad.err.find("KPLUG_ISA"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("'sse9'"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("out/hidden.npy")));
+}
+
+// The baseline-built tool on emulated CPUs (QEMU's user mode): Haswell has
+// AVX2 and FMA but no AVX-512, Nehalem not even AVX. The tool must detect
+// each, run the kernels that CPU has (an AVX-512 or AVX instruction would
+// stop the emulator with SIGILL), and still match PyTorch; asking Haswell
+// for AVX-512 is refused naming what it has. Needs qemu-user (installed by
+// scripts/install-deps.sh); skipped, and reported so, without it.
+TEST(encode_minilm, runs_on_emulated_cpus_without_avx512_or_avx) {
+#ifndef KPLUG_TEST_QEMU
+  GTEST_SKIP() << "needs a baseline (not -march=native) tool and qemu-x86_64 (Debian: qemu-user)";
+#else
+  if (!kplug_test::have_minilm()) return;
+  if (std::getenv("KPLUG_CLI")) GTEST_SKIP() << "$KPLUG_CLI names another build, maybe not a baseline one";
+  temp_dir dir;
+  // The first five fixture sentences: emulation is slow.
+  std::ifstream all(kplug_test::fixture("minilm/encode.jsonl"));
+  std::string lines, line;
+  for (int i = 0; i < 5 && std::getline(all, line); ++i) lines += line + "\n";
+  const std::string input = dir.write("five.jsonl", lines);
+  const kplug::io::npy_array torch = kplug::io::open_npy(kplug_test::fixture("minilm/encode_hidden.npy"));
+  for (const std::string cpu : {"Haswell", "Nehalem"}) {
+    const auto r = run_kplug({"encode", "--model", kplug_test::minilm_dir(), "--input", input, "--output",
+                              dir.file("out-" + cpu), "--threads", "2"},
+                             dir, {KPLUG_TEST_QEMU, "-cpu", cpu});
+    ASSERT_EQ(r.status, 0) << cpu << ": " << r.err;
+    const kplug::io::npy_array hidden = kplug::io::open_npy(dir.file("out-" + cpu + "/hidden.npy"));
+    const auto got = hidden.values<float>();
+    ASSERT_GT(got.size(), 0u);
+    ASSERT_LE(got.size(), torch.size());
+    EXPECT_LE(kplug_test::max_abs_diff(got.data(), torch.values<float>().data(), got.size()), 1e-4f) << cpu;
+  }
+  const auto refused = run_kplug({"encode", "--model", kplug_test::minilm_dir(), "--input", input, "--output",
+                                  dir.file("out-refused")},
+                                 dir, {"env", "KPLUG_ISA=avx512", KPLUG_TEST_QEMU, "-cpu", "Haswell"});
+  EXPECT_EQ(refused.status, 1) << refused.err;
+  EXPECT_NE(refused.err.find("asks for avx512, but this CPU supports only up to avx2"), std::string::npos)
+      << refused.err;
+#endif
 }
 
 }  // namespace
