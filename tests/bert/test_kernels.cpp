@@ -130,6 +130,19 @@ TEST(Kernels, PackedGemmEpiloguesAtEveryInstructionSet) {
     }
     return v;
   };
+  const auto reference_grad = [](epilogue_activation act, double v) {
+    switch (act) {
+      case epilogue_activation::none: return 1.0;
+      case epilogue_activation::gelu:
+        return 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
+      case epilogue_activation::gelu_tanh: {
+        const double c = 0.7978845608028654, t = std::tanh(c * (v + 0.044715 * v * v * v));
+        return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v);
+      }
+      case epilogue_activation::relu: return v > 0 ? 1.0 : 0.0;
+    }
+    return 1.0;
+  };
   const kplug_test::isa_guard restore;
   kplug::thread_pool pool(2);
   kplug::xoshiro256 rng(11);
@@ -139,25 +152,37 @@ TEST(Kernels, PackedGemmEpiloguesAtEveryInstructionSet) {
       for (const index_t m : {1, 5, 7, 13, 250})
         for (const auto act : {epilogue_activation::none, epilogue_activation::gelu, epilogue_activation::gelu_tanh,
                                epilogue_activation::relu})
-          for (const bool accumulate : {false, true}) {
+          for (const int mode : {0, 1, 2}) {  // plain; accumulate; the activation's gradient
+            const bool accumulate = mode == 1, gradient = mode == 2;
+            if (gradient && act == epilogue_activation::none) continue;
             if (accumulate && act != epilogue_activation::none) continue;
             SCOPED_TRACE(std::string(kplug::cpu::isa_name(level)) + ", " + std::to_string(m) + " x " +
                          std::to_string(cols) + ", activation " + std::to_string(static_cast<int>(act)) +
-                         (accumulate ? ", accumulate" : ""));
+                         (accumulate ? ", accumulate" : "") + (gradient ? ", gradient" : ""));
             matrix<float> x(m, 19), w(cols, 19), y(m, cols, 0.25f), pre(m, cols, -9.0f);
             fill(x, rng, 2.0f);  // pre-activations of a few units either side of zero
             fill(w, rng);
             const auto b = random_vector(static_cast<std::size_t>(cols), rng, 0, 1);
             gemm_epilogue ep;
-            ep.bias = b.data();
+            ep.bias = gradient ? nullptr : b.data();
             ep.accumulate = accumulate;
             ep.act = act;
-            if (act != epilogue_activation::none) ep.pre = pre.view();
+            if (gradient) {
+              fill(pre, rng, 4.0f);
+              ep.activation_input = pre.view();
+            } else if (act != epilogue_activation::none) {
+              ep.pre = pre.view();
+            }
             gemm_packed(pool, x.view(), packed_panels::transposed(w.view()), y.view(), ep);
             for (index_t i = 0; i < m; ++i)
               for (index_t o = 0; o < cols; ++o) {
-                double s = b[static_cast<std::size_t>(o)] + (accumulate ? 0.25 : 0.0);
+                double s = (gradient ? 0.0 : b[static_cast<std::size_t>(o)]) + (accumulate ? 0.25 : 0.0);
                 for (index_t k = 0; k < 19; ++k) s += double(x(i, k)) * double(w(o, k));
+                if (gradient) {
+                  ASSERT_NEAR(y(i, o), s * reference_grad(act, pre(i, o)), 2e-5 * (1 + std::abs(s)))
+                      << "at " << i << "," << o;
+                  continue;
+                }
                 ASSERT_NEAR(y(i, o), reference_act(act, s), 2e-5 * (1 + std::abs(s))) << "at " << i << "," << o;
                 if (act != epilogue_activation::none) {
                   ASSERT_NEAR(pre(i, o), s, 2e-5 * (1 + std::abs(s)));
@@ -169,7 +194,8 @@ TEST(Kernels, PackedGemmEpiloguesAtEveryInstructionSet) {
 
 // The activation alone, where the approximations are weakest (large |x|,
 // the GELU tails), at every level: 4e-7 absolute covers the erfc
-// approximation (1.5e-7) times |x| / 2 and float rounding.
+// approximation (1.5e-7) times |x| / 2 and float rounding; and the
+// gradients the backward's epilogue applies, against their derivatives.
 TEST(Kernels, FusedActivationsMatchTheirDefinitionsAcrossTheRange) {
   using namespace kplug::bert::kernels;
   const kplug_test::isa_guard restore;
@@ -194,6 +220,26 @@ TEST(Kernels, FusedActivationsMatchTheirDefinitionsAcrossTheRange) {
       ASSERT_NEAR(y(i, 0), 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))),
                   4e-7 * (1 + std::abs(v)))
           << kplug::cpu::isa_name(level) << " at x = " << v;
+    }
+    // Gradient mode: A B = 1 (x as a 1 x 1 weight's input would not do: the
+    // pre-activation is read from activation_input), so C = act'(input).
+    matrix<float> ones(n, 1, 1.0f);
+    ep.activation_input = x.view();
+    for (const auto act : {epilogue_activation::gelu, epilogue_activation::gelu_tanh}) {
+      ep.act = act;
+      gemm_packed(pool, ones.view(), packed_panels::transposed(one.view()), y.view(), ep);
+      for (index_t i = 0; i < n; ++i) {
+        const double v = x(i, 0);
+        double want;
+        if (act == epilogue_activation::gelu) {
+          want = 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
+        } else {
+          const double c = 0.7978845608028654, t = std::tanh(c * (v + 0.044715 * v * v * v));
+          want = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v);
+        }
+        ASSERT_NEAR(y(i, 0), want, 2e-6) << kplug::cpu::isa_name(level) << " gradient " << static_cast<int>(act)
+                                          << " at x = " << v;
+      }
     }
   }
 }

@@ -203,8 +203,7 @@ inline void bert_encoder::backward(const model_input& in, const encoder_activati
     const encoder_activations::layer& lc = cache.layers[l];
     // x' = LN2(f + h)
     kernels::layer_norm_backward(pool, dx, lc.xhat2.view(), lc.rstd2, lw.output_norm, dr);
-    kernels::linear_backward_input(pool, dr, lw.output, inter_.view(), false);
-    kernels::activation_backward(pool, c.hidden_act, lc.pre_act.view(), inter_.view());
+    kernels::linear_backward_input_activation(pool, dr, lw.output, c.hidden_act, lc.pre_act.view(), inter_.view());
     kernels::linear_backward_input(pool, inter_.view(), lw.intermediate, dr, true);  // dr = dh
     // h = LN1(a + x)
     kernels::layer_norm_backward(pool, dr, lc.xhat1.view(), lc.rstd1, lw.attention_norm, dr);

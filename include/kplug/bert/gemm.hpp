@@ -95,7 +95,12 @@ struct gemm_epilogue {
   const float* bias = nullptr;  // one per column of C, or null
   bool accumulate = false;      // C += A B instead of C = A B
   epilogue_activation act = epilogue_activation::none;
-  matrix_view<float> pre;       // with act: also receives the values before it (C's shape), if set
+  // With act: C = act(A B + ...), and `pre`, if set, also receives the
+  // values before the activation (the backward needs them).
+  matrix_view<float> pre;
+  // Backward instead, if set (with act): A B is dL/d(act's output) and
+  // C = A B . act'(activation_input), the pre-activation kept by the forward.
+  matrix_view<const float> activation_input;
 };
 
 namespace detail {

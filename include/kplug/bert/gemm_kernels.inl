@@ -94,6 +94,40 @@ KPLUG_VEC vf gelu_tanh(vf x) {
   return x / (splat(1.0f) + exp(splat(-2.0f) * u));
 }
 
+// d/dx [x Phi(x)] = Phi(x) + x phi(x), with Phi and e^{-x^2/2} from the
+// same erfc evaluation as gelu().
+KPLUG_VEC vf gelu_gradient(vf x) {
+  const vf z = (vf)((vi)x & (vi{} + 0x7fffffff)) * splat(0.70710678118654752f);
+  const vf t = splat(1.0f) / fmadd(z, splat(0.3275911f), splat(1.0f));
+  vf p = splat(1.061405429f);
+  p = fmadd(p, t, splat(-1.453152027f));
+  p = fmadd(p, t, splat(1.421413741f));
+  p = fmadd(p, t, splat(-0.284496736f));
+  p = fmadd(p, t, splat(0.254829592f));
+  const vf gauss = exp(-(z * z));  // e^{-x^2/2}
+  const vf q = p * t * gauss;
+  const vf cdf = splat(0.5f) * select(x < splat(0.0f), q, splat(2.0f) - q);
+  return fmadd(x * gauss, splat(0.3989422804014327f), cdf);
+}
+
+// gelu_tanh = x s with s = 1 / (1 + e^{-2u}): s + 2 x s (1 - s) u'.
+KPLUG_VEC vf gelu_tanh_gradient(vf x) {
+  const vf u = splat(0.7978845608028654f) * fmadd(splat(0.044715f) * x, x * x, x);
+  const vf s = splat(1.0f) / (splat(1.0f) + exp(splat(-2.0f) * u));
+  const vf du = splat(0.7978845608028654f) * fmadd(splat(3.0f * 0.044715f) * x, x, splat(1.0f));
+  return fmadd(splat(2.0f) * x * s * (splat(1.0f) - s), du, s);
+}
+
+KPLUG_VEC vf activation_gradient(epilogue_activation act, vf x) {
+  switch (act) {
+    case epilogue_activation::none: return splat(1.0f);
+    case epilogue_activation::gelu: return gelu_gradient(x);
+    case epilogue_activation::gelu_tanh: return gelu_tanh_gradient(x);
+    case epilogue_activation::relu: return select(x > splat(0.0f), splat(1.0f), splat(0.0f));
+  }
+  return splat(1.0f);
+}
+
 KPLUG_VEC vf activate(epilogue_activation act, vf v) {
   switch (act) {
     case epilogue_activation::none: return v;
@@ -178,13 +212,20 @@ KPLUG_ISA_TARGET inline void micro_kernel(const float* a, index_t lda, const flo
       if (ep.bias) v += load(bias + j * lanes);
       if (ep.accumulate) v += load(dst + j * lanes);
       if (ep.act != epilogue_activation::none) {
-        if (ep.pre.data()) {
-          float* pre = ep.pre.row(row + r).data() + col;
-          if (whole) store(pre + j * lanes, v);
+        if (ep.activation_input.data()) {  // v is dL/d(act's output): times act'(input)
+          const float* in = ep.activation_input.row(row + r).data() + col;
+          vf x{};
+          if (whole) x = load(in + j * lanes);
           else
+            for (int i = 0; i < lanes && j * lanes + i < n; ++i) x[i] = in[j * lanes + i];
+          v *= activation_gradient(ep.act, x);
+        } else {
+          float* pre = ep.pre.data() ? ep.pre.row(row + r).data() + col : nullptr;
+          if (pre && whole) store(pre + j * lanes, v);
+          else if (pre)
             for (int i = 0; i < lanes && j * lanes + i < n; ++i) pre[j * lanes + i] = v[i];
+          v = activate(ep.act, v);
         }
-        v = activate(ep.act, v);
       }
       store(dst + j * lanes, v);
     }

@@ -34,6 +34,15 @@ namespace detail {
 // so that a single short sequence still uses every core.
 inline constexpr index_t eigen_block = 64;
 
+inline epilogue_activation epilogue_of(activation a) noexcept {
+  switch (a) {
+    case activation::gelu: return epilogue_activation::gelu;
+    case activation::gelu_tanh: return epilogue_activation::gelu_tanh;
+    case activation::relu: return epilogue_activation::relu;
+  }
+  return epilogue_activation::none;
+}
+
 template <class Body>
 void for_output_blocks(thread_pool& pool, index_t m, index_t n, const Body& body) {
   const bool by_rows = m >= 4 * eigen_block;
@@ -150,9 +159,7 @@ inline void linear_activate(thread_pool& pool, matrix_view<const float> x, const
   if (w.packed && packed_gemm_preferred()) {
     gemm_epilogue ep;
     ep.bias = w.bias.empty() ? nullptr : w.bias.data();
-    ep.act = a == activation::gelu ? epilogue_activation::gelu
-             : a == activation::gelu_tanh ? epilogue_activation::gelu_tanh
-                                          : epilogue_activation::relu;
+    ep.act = detail::epilogue_of(a);
     ep.pre = pre;
     gemm_packed(pool, x, *w.packed, y, ep);
     return;
@@ -160,6 +167,22 @@ inline void linear_activate(thread_pool& pool, matrix_view<const float> x, const
   linear(pool, x, w, y);
   if (pre.data() != nullptr) as_eigen(pre) = as_eigen(matrix_view<const float>(y));
   activate(pool, a, y);
+}
+
+// dx = (dy W) . act'(pre): the input gradient of linear_activate's
+// activation and the next layer together (W is that next layer's weight).
+// On the packed path act' runs in the GEMM's epilogue.
+inline void linear_backward_input_activation(thread_pool& pool, matrix_view<const float> dy, const linear_weights& lw,
+                                             activation a, matrix_view<const float> pre, matrix_view<float> dx) {
+  if (lw.packed_input_grad && packed_gemm_preferred()) {
+    gemm_epilogue ep;
+    ep.act = detail::epilogue_of(a);
+    ep.activation_input = pre;
+    gemm_packed(pool, dy, *lw.packed_input_grad, dx, ep);
+    return;
+  }
+  linear_backward_input(pool, dy, lw, dx, false);
+  activation_backward(pool, a, pre, dx);
 }
 
 // ---------------------------------------------------------------- layer norm
