@@ -4,6 +4,7 @@
 //   KPLUG_ISA_TARGET  the function attribute enabling the level (may be empty)
 //   KPLUG_ISA_LANES   floats per vector: 4, 8 or 16
 //   KPLUG_ISA_PANELS  16-column panels per micro-tile: 1 or 2
+//   KPLUG_ISA_ROWS    rows per micro-tile
 //   KPLUG_ISA_FMA(a, b, c)  a * b + c, fused where the level has FMA
 // Every function here carries KPLUG_ISA_TARGET, so the code is generated for
 // that level whatever flags the including file was compiled with, and only
@@ -15,6 +16,7 @@ namespace KPLUG_ISA_NS {
 constexpr int lanes = KPLUG_ISA_LANES;
 constexpr int per_panel = packed_panels::width / lanes;  // vectors across one panel
 constexpr int tile_panels = KPLUG_ISA_PANELS;
+constexpr int tile_rows_max = KPLUG_ISA_ROWS;
 constexpr int tile_vectors = tile_panels * per_panel;
 // GCC/Clang vector types (not __m256/__m512, whose may_alias attribute makes
 // GCC keep the accumulators in memory).
@@ -233,6 +235,19 @@ KPLUG_ISA_TARGET inline void micro_kernel(const float* a, index_t lda, const flo
   }
 }
 
+// micro_kernel<rows, P> for a run-time count of rows under tile_rows_max.
+template <int P, int R = tile_rows_max - 1>
+KPLUG_ISA_TARGET inline void row_remainder(index_t rows, const float* a, index_t lda, const float* panel,
+                                           index_t panel_stride, index_t inner, const gemm_epilogue& ep,
+                                           matrix_view<float> c, index_t row, index_t col, index_t n) noexcept {
+  if constexpr (R > 0) {
+    if (rows == R)
+      micro_kernel<R, P>(a, lda, panel, panel_stride, inner, ep, c, row, col, n);
+    else
+      row_remainder<P, R - 1>(rows, a, lda, panel, panel_stride, inner, ep, c, row, col, n);
+  }
+}
+
 // Rows [r0, r1) x panels [p0, p1) of C = A B with the epilogue.
 template <int P>
 KPLUG_ISA_TARGET inline void tile_rows(matrix_view<const float> a, const packed_panels& b, const gemm_epilogue& ep,
@@ -242,17 +257,9 @@ KPLUG_ISA_TARGET inline void tile_rows(matrix_view<const float> a, const packed_
   const index_t stride = b.inner() * packed_panels::width;
   const float* panel = b.panel(p);
   index_t r = r0;
-  for (; r + 6 <= r1; r += 6)
-    micro_kernel<6, P>(a.row(r).data(), a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n);
-  const float* ar = r < r1 ? a.row(r).data() : nullptr;
-  switch (r1 - r) {
-    case 5: micro_kernel<5, P>(ar, a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n); break;
-    case 4: micro_kernel<4, P>(ar, a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n); break;
-    case 3: micro_kernel<3, P>(ar, a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n); break;
-    case 2: micro_kernel<2, P>(ar, a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n); break;
-    case 1: micro_kernel<1, P>(ar, a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n); break;
-    default: break;
-  }
+  for (; r + tile_rows_max <= r1; r += tile_rows_max)
+    micro_kernel<tile_rows_max, P>(a.row(r).data(), a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n);
+  if (r < r1) row_remainder<P>(r1 - r, a.row(r).data(), a.row_stride(), panel, stride, b.inner(), ep, c, r, col, n);
 }
 
 KPLUG_ISA_TARGET inline void gemm_block(matrix_view<const float> a, const packed_panels& b, const gemm_epilogue& ep,
