@@ -105,6 +105,7 @@ struct gemm_epilogue {
 
 namespace detail {
 
+// Each inclusion consumes (undefines) the KPLUG_ISA_* parameters.
 // 4-float vectors: native wherever there is SIMD at all (SSE2, NEON), so
 // no vector type changes the calling convention between flags.
 #define KPLUG_ISA_NS isa_portable
@@ -114,12 +115,6 @@ namespace detail {
 #define KPLUG_ISA_ROWS 6
 #define KPLUG_ISA_FMA(a, b, c) ((a) * (b) + (c))
 #include "kplug/bert/gemm_kernels.inl"
-#undef KPLUG_ISA_NS
-#undef KPLUG_ISA_TARGET
-#undef KPLUG_ISA_LANES
-#undef KPLUG_ISA_PANELS
-#undef KPLUG_ISA_ROWS
-#undef KPLUG_ISA_FMA
 
 #if defined(__x86_64__) || defined(__i386__)
 #define KPLUG_HAVE_X86_KERNELS 1
@@ -130,12 +125,6 @@ namespace detail {
 #define KPLUG_ISA_ROWS 6
 #define KPLUG_ISA_FMA(a, b, c) __builtin_ia32_vfmaddps256((a), (b), (c))
 #include "kplug/bert/gemm_kernels.inl"
-#undef KPLUG_ISA_NS
-#undef KPLUG_ISA_TARGET
-#undef KPLUG_ISA_LANES
-#undef KPLUG_ISA_PANELS
-#undef KPLUG_ISA_ROWS
-#undef KPLUG_ISA_FMA
 
 #define KPLUG_ISA_NS isa_avx512
 #define KPLUG_ISA_TARGET __attribute__((target("avx512f,avx2,fma")))
@@ -144,12 +133,6 @@ namespace detail {
 #define KPLUG_ISA_ROWS 6  // 8 and 12 rows (16 and 24 accumulators) timed no faster on Zen 4
 #define KPLUG_ISA_FMA(a, b, c) __builtin_ia32_vfmaddps512_mask((a), (b), (c), (unsigned short)-1, 4)
 #include "kplug/bert/gemm_kernels.inl"
-#undef KPLUG_ISA_NS
-#undef KPLUG_ISA_TARGET
-#undef KPLUG_ISA_LANES
-#undef KPLUG_ISA_PANELS
-#undef KPLUG_ISA_ROWS
-#undef KPLUG_ISA_FMA
 #endif
 
 // One level's entry points; the dispatch reads the level once per call.

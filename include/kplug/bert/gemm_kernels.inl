@@ -6,9 +6,10 @@
 //   KPLUG_ISA_PANELS  16-column panels per micro-tile: 1 or 2
 //   KPLUG_ISA_ROWS    rows per micro-tile
 //   KPLUG_ISA_FMA(a, b, c)  a * b + c, fused where the level has FMA
-// Every function here carries KPLUG_ISA_TARGET, so the code is generated for
-// that level whatever flags the including file was compiled with, and only
-// gemm.hpp's dispatch (after checking the CPU) calls into it. Vectors never
+// and undefines them at its end. Every function here carries
+// KPLUG_ISA_TARGET, so the code is generated for that level whatever flags
+// the including file was compiled with, and only gemm.hpp's dispatch (after
+// checking the CPU) calls into it. Vectors never
 // cross a call between levels: the entry points take pointers and views.
 
 namespace KPLUG_ISA_NS {
@@ -279,3 +280,10 @@ KPLUG_ISA_TARGET inline void gemm_block(matrix_view<const float> a, const packed
 #undef KPLUG_VEC
 
 }  // namespace KPLUG_ISA_NS
+
+#undef KPLUG_ISA_NS
+#undef KPLUG_ISA_TARGET
+#undef KPLUG_ISA_LANES
+#undef KPLUG_ISA_PANELS
+#undef KPLUG_ISA_ROWS
+#undef KPLUG_ISA_FMA
