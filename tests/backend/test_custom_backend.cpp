@@ -14,6 +14,7 @@
 #include "../../examples/custom_backend/toy_engine_backend.hpp"
 #include "kplug/backend/concepts.hpp"
 #include "kplug/core/model_input.hpp"
+#include "support/relative_error.hpp"
 
 namespace {
 
@@ -30,7 +31,7 @@ static_assert(kplug::trainable_backend<toy_engine_backend>);
 static_assert(!kplug::token_embedder<toy::engine>);
 static_assert(!kplug::backend::rows_engine<toy::engine>);
 
-constexpr int kVocab = 40, kDim = 6, kLabels = 4, kMaxLen = 12;
+constexpr int kToyVocab = 40, kDim = 6, kLabels = 4, kMaxLen = 12;
 
 // Three packed sequences (3, 5 and 2 tokens), shifted positions, both
 // segments, masked-out tokens.
@@ -46,7 +47,7 @@ struct packed {
 };
 
 struct fixture : ::testing::Test {
-  toy::engine engine{kVocab, kDim, kLabels, kMaxLen, 77};
+  toy::engine engine{kToyVocab, kDim, kLabels, kMaxLen, 77};
   toy_engine_rows backend{engine};
   packed batch;
 
@@ -72,7 +73,7 @@ using CustomBackend = fixture;
 
 TEST_F(CustomBackend, ReportsTheEngineSizes) {
   EXPECT_EQ(backend.hidden_size(), kDim);
-  EXPECT_EQ(backend.vocab_size(), kVocab);
+  EXPECT_EQ(backend.vocab_size(), kToyVocab);
   EXPECT_EQ(backend.output_size(), kLabels);
 }
 
@@ -108,14 +109,7 @@ TEST_F(CustomBackend, ForwardMatchesTheEngineDrivenThroughItsOwnApi) {
   }
 }
 
-double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-    norm += want[i] * want[i];
-  }
-  return std::sqrt(diff / norm);
-}
+using kplug_test::relative_error;
 
 TEST_F(CustomBackend, BackwardMatchesCentralDifferences) {
   const std::vector<std::int32_t> positions = {0, 4, 5, 5, 9};  // sequence 2's row 7 unasked, 5 repeated
@@ -220,7 +214,7 @@ TEST_F(CustomBackend, RejectsBadInput) {
   const matrix<float> grad_out(1, kLabels, 1.0f);
   const std::vector<std::int32_t> one = {0};
   matrix<float> row(1, kDim);
-  expect_error([&] { backend.embed_tokens(std::vector<kplug::token_id>{kVocab}, row); }, "ids[0]");
+  expect_error([&] { backend.embed_tokens(std::vector<kplug::token_id>{kToyVocab}, row); }, "ids[0]");
   expect_error([&] { backend.embed_tokens(std::vector<kplug::token_id>{-3}, row); }, "ids[0]");
   expect_error([&] { backend.embed_tokens(std::vector<kplug::token_id>{1, 2}, row); }, "out");
 

@@ -12,6 +12,7 @@
 
 #include "backend/mock_reference.hpp"
 #include "kplug/backend/mock.hpp"
+#include "support/relative_error.hpp"
 
 namespace {
 
@@ -60,11 +61,11 @@ std::vector<double> reference_forward(const reference_model& m, const batch& in,
 
 std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-constexpr index_t kVocab = 50, kHidden = 8, kOutput = 5, kMaxPos = 16;
-constexpr std::uint64_t kSeed = 42;
+constexpr index_t kMockVocab = 50, kMockHidden = 8, kMockOutput = 5, kMockMaxPos = 16;
+constexpr std::uint64_t kMockSeed = 42;
 
-mock_backend make_mock(std::uint64_t seed = kSeed) {
-  return mock_backend(kVocab, kHidden, kOutput, kMaxPos, seed);
+mock_backend make_mock(std::uint64_t seed = kMockSeed) {
+  return mock_backend(kMockVocab, kMockHidden, kMockOutput, kMockMaxPos, seed);
 }
 
 // Three sequences (4, 0 and 5 tokens) with shifted positions, both segments,
@@ -169,12 +170,12 @@ TEST(MockBackend, ReportsItsConfiguration) {
 
 TEST(MockBackend, EmbedRowsFollowTheDocumentedHash) {
   const mock_backend m = make_mock();
-  const std::vector<kplug::token_id> ids = {0, 5, kVocab - 1, 5};
-  matrix<float> out(4, kHidden);
+  const std::vector<kplug::token_id> ids = {0, 5, kMockVocab - 1, 5};
+  matrix<float> out(4, kMockHidden);
   m.embed_tokens(ids, out);
   for (std::size_t i = 0; i < ids.size(); ++i)
-    for (index_t k = 0; k < kHidden; ++k) {
-      EXPECT_EQ(double(out(index_t(i), k)), ref_u(kSeed, 0, std::uint64_t(ids[i]), std::uint64_t(k)));
+    for (index_t k = 0; k < kMockHidden; ++k) {
+      EXPECT_EQ(double(out(index_t(i), k)), ref_u(kMockSeed, 0, std::uint64_t(ids[i]), std::uint64_t(k)));
       EXPECT_GE(out(index_t(i), k), -1.0f);
       EXPECT_LT(out(index_t(i), k), 1.0f);
     }
@@ -184,17 +185,17 @@ TEST(MockBackend, EmbedRowsFollowTheDocumentedHash) {
 TEST(MockBackend, EmbedWritesThroughStridedViews) {
   const mock_backend m = make_mock();
   const std::vector<kplug::token_id> ids = {3, 4};
-  std::vector<float> buf(2 * (kHidden + 3), -5.0f);
-  m.embed_tokens(ids, matrix_view<float>(buf.data(), 2, kHidden, kHidden + 3));
-  for (index_t k = 0; k < kHidden; ++k)
-    EXPECT_EQ(double(buf[std::size_t(kHidden + 3 + k)]), ref_u(kSeed, 0, 4, std::uint64_t(k)));
-  for (index_t k = kHidden; k < kHidden + 3; ++k) EXPECT_EQ(buf[std::size_t(k)], -5.0f);  // padding untouched
+  std::vector<float> buf(2 * (kMockHidden + 3), -5.0f);
+  m.embed_tokens(ids, matrix_view<float>(buf.data(), 2, kMockHidden, kMockHidden + 3));
+  for (index_t k = 0; k < kMockHidden; ++k)
+    EXPECT_EQ(double(buf[std::size_t(kMockHidden + 3 + k)]), ref_u(kMockSeed, 0, 4, std::uint64_t(k)));
+  for (index_t k = kMockHidden; k < kMockHidden + 3; ++k) EXPECT_EQ(buf[std::size_t(k)], -5.0f);  // padding untouched
 }
 
 TEST(MockBackend, EmbedRejectsIdsOutsideTheVocabulary) {
   const mock_backend m = make_mock();
-  matrix<float> out(3, kHidden, 9.0f);
-  for (kplug::token_id bad : {kplug::token_id(kVocab), kplug::token_id(-1)}) {
+  matrix<float> out(3, kMockHidden, 9.0f);
+  for (kplug::token_id bad : {kplug::token_id(kMockVocab), kplug::token_id(-1)}) {
     const std::vector<kplug::token_id> ids = {1, 2, bad};
     try {
       m.embed_tokens(ids, out);
@@ -211,7 +212,7 @@ TEST(MockBackend, EmbedRejectsIdsOutsideTheVocabulary) {
 TEST(MockBackend, EmbedRejectsAWrongOutputShape) {
   const mock_backend m = make_mock();
   const std::vector<kplug::token_id> ids = {1, 2};
-  matrix<float> rows(3, kHidden), cols(2, kHidden + 1);
+  matrix<float> rows(3, kMockHidden), cols(2, kMockHidden + 1);
   EXPECT_THROW(m.embed_tokens(ids, rows), kplug::error);
   try {
     m.embed_tokens(ids, cols);
@@ -230,7 +231,7 @@ TEST(MockBackend, ForwardMatchesTheReferenceModel) {
   const std::vector<std::int32_t> positions = {8, 0, 3, 4, 4, 6};
   const std::vector<float> y = run_forward(m, b, positions);
   const std::vector<double> want =
-      reference_forward(reference_model{kHidden, kOutput, kSeed}, b, as_double(b.x), positions);
+      reference_forward(reference_model{kMockHidden, kMockOutput, kMockSeed}, b, as_double(b.x), positions);
   ASSERT_EQ(y.size(), want.size());
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5) << "element " << i;
   // Not a degenerate model: outputs vary and are not tiny.
@@ -258,7 +259,7 @@ TEST(MockBackend, ForwardMatchesTheReferenceWithManySegmentTypesAndLargerSizes) 
 }
 
 TEST(MockBackend, SameSeedGivesIdenticalOutputsAndOtherSeedsDiffer) {
-  mock_backend a = make_mock(), b = make_mock(), c = make_mock(kSeed + 1);
+  mock_backend a = make_mock(), b = make_mock(), c = make_mock(kMockSeed + 1);
   const batch in = make_batch(a);
   const std::vector<std::int32_t> positions = {0, 4, 8};
   EXPECT_EQ(run_forward(a, in, positions), run_forward(b, in, positions));  // bitwise
@@ -266,7 +267,7 @@ TEST(MockBackend, SameSeedGivesIdenticalOutputsAndOtherSeedsDiffer) {
   std::size_t differing = 0;
   for (std::size_t i = 0; i < ya.size(); ++i) differing += ya[i] != yc[i];
   EXPECT_EQ(differing, ya.size());
-  matrix<float> ea(1, kHidden), ec(1, kHidden);
+  matrix<float> ea(1, kMockHidden), ec(1, kMockHidden);
   const std::vector<kplug::token_id> id = {3};
   a.embed_tokens(id, ea);
   c.embed_tokens(id, ec);
@@ -289,7 +290,7 @@ TEST(MockBackend, MaskingATokenChangesTheOtherTokensOutputs) {
   const std::vector<float> y = run_forward(m, b, positions);
   b.mask[1] = 0;
   const std::vector<float> masked = run_forward(m, b, positions);
-  for (std::size_t r = 0; r < positions.size(); ++r) EXPECT_NE(masked[r * kOutput], y[r * kOutput]);
+  for (std::size_t r = 0; r < positions.size(); ++r) EXPECT_NE(masked[r * kMockOutput], y[r * kMockOutput]);
   // A masked-out token's own value still does not enter the context.
   const std::vector<float> before = run_forward(m, b, {0});
   b.at(1, 2) += 1.0f;
@@ -302,7 +303,7 @@ TEST(MockBackend, AFullyMaskedSequenceHasNoContext) {
   b.mask = {0, 0, 0, 0, 1, 0, 1, 1, 1};
   const std::vector<std::int32_t> positions = {0, 2, 5};
   const std::vector<float> y = run_forward(m, b, positions);
-  const auto want = reference_forward(reference_model{kHidden, kOutput, kSeed}, b, as_double(b.x), positions);
+  const auto want = reference_forward(reference_model{kMockHidden, kMockOutput, kMockSeed}, b, as_double(b.x), positions);
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5);
 }
 
@@ -312,22 +313,22 @@ TEST(MockBackend, ForwardReadsStridedInputsAndWritesStridedOutputs) {
   const std::vector<std::int32_t> positions = {0, 5, 8};
   const std::vector<float> dense = run_forward(m, b, positions);
 
-  const index_t in_stride = kHidden + 2, out_stride = kOutput + 1;
+  const index_t in_stride = kMockHidden + 2, out_stride = kMockOutput + 1;
   std::vector<float> x(std::size_t(b.tokens() * in_stride), 1e6f);
   for (index_t i = 0; i < b.tokens(); ++i)
-    for (index_t k = 0; k < kHidden; ++k)
-      x[std::size_t(i * in_stride + k)] = b.x[std::size_t(i * kHidden + k)];
+    for (index_t k = 0; k < kMockHidden; ++k)
+      x[std::size_t(i * in_stride + k)] = b.x[std::size_t(i * kMockHidden + k)];
   std::vector<float> out(3 * std::size_t(out_stride), -3.0f);
-  m.forward(b.input(), matrix_view<const float>(x.data(), b.tokens(), kHidden, in_stride), positions,
-            matrix_view<float>(out.data(), 3, kOutput, out_stride));
+  m.forward(b.input(), matrix_view<const float>(x.data(), b.tokens(), kMockHidden, in_stride), positions,
+            matrix_view<float>(out.data(), 3, kMockOutput, out_stride));
   for (index_t r = 0; r < 3; ++r) {
-    for (index_t o = 0; o < kOutput; ++o)
-      EXPECT_EQ(out[std::size_t(r * out_stride + o)], dense[std::size_t(r * kOutput + o)]);
-    EXPECT_EQ(out[std::size_t(r * out_stride + kOutput)], -3.0f);
+    for (index_t o = 0; o < kMockOutput; ++o)
+      EXPECT_EQ(out[std::size_t(r * out_stride + o)], dense[std::size_t(r * kMockOutput + o)]);
+    EXPECT_EQ(out[std::size_t(r * out_stride + kMockOutput)], -3.0f);
   }
   // The log holds dense copies.
-  EXPECT_EQ(m.last_input().entities(7, 3), b.x[7 * kHidden + 3]);
-  EXPECT_EQ(m.last_input().embeddings(7, 3), b.x[7 * kHidden + 3]);
+  EXPECT_EQ(m.last_input().entities(7, 3), b.x[7 * kMockHidden + 3]);
+  EXPECT_EQ(m.last_input().embeddings(7, 3), b.x[7 * kMockHidden + 3]);
 }
 
 // ----------------------------------------------------------------- backward
@@ -341,27 +342,20 @@ double reference_loss(const reference_model& ref, const batch& b, const std::vec
   return loss;
 }
 
-double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-    norm += want[i] * want[i];
-  }
-  return std::sqrt(diff / norm);
-}
+using kplug_test::relative_error;
 
 TEST(MockBackend, BackwardMatchesCentralDifferencesOfTheReferenceModel) {
   mock_backend m = make_mock();
   const batch b = make_batch(m);
   const std::vector<std::int32_t> positions = {8, 0, 3, 4, 4, 6};  // repeats accumulate
-  const std::vector<float> grad_out = make_grad_out(positions.size(), kOutput);
+  const std::vector<float> grad_out = make_grad_out(positions.size(), kMockOutput);
   const std::vector<float> grad = run_backward(m, b, positions, grad_out);
 
   // Central differences in double: truncation O(eps^2) ~ 1e-12 and rounding
   // ~ 1e-16 / eps ~ 1e-10, so `fd` is exact to ~1e-9. The remaining error is
   // the mock's float arithmetic (~1e-7 relative per operation, a few dozen
   // operations deep): measured 1.4e-7, hence the 1e-6 bound.
-  const reference_model ref{kHidden, kOutput, kSeed};
+  const reference_model ref{kMockHidden, kMockOutput, kMockSeed};
   const double eps = 1e-6;
   std::vector<double> x = as_double(b.x), fd(x.size());
   for (std::size_t e = 0; e < x.size(); ++e) {
@@ -383,13 +377,13 @@ TEST(MockBackend, BackwardIsZeroWhereNoGradientCanFlow) {
   // Only sequence 1 is asked for: sequence 3's rows get no gradient, and
   // neither does masked-out token 3, which is neither asked for nor in the context.
   const std::vector<std::int32_t> positions = {0};
-  const std::vector<float> grad = run_backward(m, b, positions, make_grad_out(1, kOutput));
+  const std::vector<float> grad = run_backward(m, b, positions, make_grad_out(1, kMockOutput));
   for (index_t i = 3; i < b.tokens(); ++i)
-    for (index_t k = 0; k < kHidden; ++k) EXPECT_EQ(grad[std::size_t(i * kHidden + k)], 0.0f) << i;
+    for (index_t k = 0; k < kMockHidden; ++k) EXPECT_EQ(grad[std::size_t(i * kMockHidden + k)], 0.0f) << i;
   // Tokens 1 and 2 are not asked for but feed the context of token 0.
   for (index_t i = 0; i < 3; ++i) {
     double norm = 0;
-    for (index_t k = 0; k < kHidden; ++k) norm += std::abs(grad[std::size_t(i * kHidden + k)]);
+    for (index_t k = 0; k < kMockHidden; ++k) norm += std::abs(grad[std::size_t(i * kMockHidden + k)]);
     EXPECT_GT(norm, 1e-4) << "token " << i;
   }
 }
@@ -398,12 +392,12 @@ TEST(MockBackend, BackwardMayOverwriteItsOwnInput) {
   mock_backend m = make_mock();
   batch b = make_batch(m);
   const std::vector<std::int32_t> positions = {0, 6};
-  const std::vector<float> grad_out = make_grad_out(2, kOutput);
+  const std::vector<float> grad_out = make_grad_out(2, kMockOutput);
   const std::vector<float> separate = run_backward(m, b, positions, grad_out);
   const std::vector<float> original = b.x;
   // grad_entities aliases the entity rows.
-  m.backward(b.input(), b.entities(), positions, matrix_view<const float>(grad_out.data(), 2, kOutput),
-             matrix_view<float>(b.x.data(), b.tokens(), kHidden));
+  m.backward(b.input(), b.entities(), positions, matrix_view<const float>(grad_out.data(), 2, kMockOutput),
+             matrix_view<float>(b.x.data(), b.tokens(), kMockHidden));
   EXPECT_EQ(b.x, separate);
   EXPECT_EQ(std::vector<float>(m.last_input().entities.data(), m.last_input().entities.data() + original.size()),
             original);
@@ -422,16 +416,16 @@ TEST(MockBackend, RecordsWhatItWasGiven) {
   const std::vector<kplug::token_id> ids = {1, 7, 7, 2, 3, 49, 0, 11, 2};
   const std::vector<std::int32_t> slot_rows = {5}, slot_entities = {0};
   const kplug::model_input in{b.offsets, ids, b.position_ids, b.segment_ids, b.mask, slot_rows, slot_entities};
-  matrix<float> entity(1, kHidden);
-  for (index_t k = 0; k < kHidden; ++k) entity(0, k) = 0.25f * float(k);
+  matrix<float> entity(1, kMockHidden);
+  for (index_t k = 0; k < kMockHidden; ++k) entity(0, k) = 0.25f * float(k);
   const std::vector<std::int32_t> positions = {0, 4};
-  matrix<float> out(2, kOutput);
+  matrix<float> out(2, kMockOutput);
   m.forward(in, entity, positions, out);
   const auto& last = m.last_input();
   EXPECT_EQ(last.kind, mock_call_kind::forward);
   for (index_t i = 0; i < 9; ++i)  // what the encoder ran on: word rows, and the entity row at 5
-    for (index_t k = 0; k < kHidden; ++k)
-      EXPECT_EQ(last.row(i)[std::size_t(k)], i == 5 ? entity(0, k) : b.x[std::size_t(i * kHidden + k)]) << i;
+    for (index_t k = 0; k < kMockHidden; ++k)
+      EXPECT_EQ(last.row(i)[std::size_t(k)], i == 5 ? entity(0, k) : b.x[std::size_t(i * kMockHidden + k)]) << i;
   EXPECT_EQ(last.token_ids, ids);
   EXPECT_EQ(last.offsets, b.offsets);
   EXPECT_EQ(last.position_ids, b.position_ids);
@@ -443,11 +437,11 @@ TEST(MockBackend, RecordsWhatItWasGiven) {
   EXPECT_EQ(last.positions, positions);
   EXPECT_EQ(last.tokens(), 9);
 
-  const std::vector<float> grad_out = make_grad_out(2, kOutput);
-  matrix<float> grad_entity(1, kHidden);
-  m.backward(in, entity, positions, matrix_view<const float>(grad_out.data(), 2, kOutput), grad_entity);
+  const std::vector<float> grad_out = make_grad_out(2, kMockOutput);
+  matrix<float> grad_entity(1, kMockHidden);
+  m.backward(in, entity, positions, matrix_view<const float>(grad_out.data(), 2, kMockOutput), grad_entity);
   EXPECT_EQ(m.last_input().kind, mock_call_kind::backward);
-  EXPECT_EQ(m.last_input().grad_out(1, 2), grad_out[1 * kOutput + 2]);
+  EXPECT_EQ(m.last_input().grad_out(1, 2), grad_out[1 * kMockOutput + 2]);
   EXPECT_EQ(m.calls().forward, 1u);
   EXPECT_EQ(m.calls().backward, 1u);
   EXPECT_EQ(m.calls().embed_tokens, 1u) << "embedding inside forward is not an embed_tokens call";
@@ -460,10 +454,10 @@ TEST(MockBackend, RecordsWhatItWasGiven) {
 
   // A recorded input replays to the same output.
   const auto replay = m.call_log()[1];
-  matrix<float> again(2, kOutput);
+  matrix<float> again(2, kMockOutput);
   m.forward(replay.input(), replay.entities, replay.positions, again);
   for (index_t r = 0; r < 2; ++r)
-    for (index_t o = 0; o < kOutput; ++o) EXPECT_EQ(again(r, o), out(r, o));
+    for (index_t o = 0; o < kMockOutput; ++o) EXPECT_EQ(again(r, o), out(r, o));
 
   m.clear_log();
   EXPECT_EQ(m.calls().forward, 0u);
@@ -473,10 +467,10 @@ TEST(MockBackend, RecordsWhatItWasGiven) {
 }
 
 TEST(MockBackend, CallLogKeepsTheMostRecentCalls) {
-  mock_config c{kVocab, kHidden, kOutput, kMaxPos, kSeed};
+  mock_config c{kMockVocab, kMockHidden, kMockOutput, kMockMaxPos, kMockSeed};
   c.max_logged_calls = 2;
   mock_backend m(c);
-  matrix<float> out(1, kHidden);
+  matrix<float> out(1, kMockHidden);
   for (kplug::token_id id = 0; id < 5; ++id) m.embed_tokens(std::vector<kplug::token_id>{id}, out);
   ASSERT_EQ(m.call_log().size(), 2u);
   EXPECT_EQ(m.call_log()[0].token_ids[0], 3);
@@ -499,21 +493,21 @@ TEST(MockBackend, ARejectedCallWritesAndRecordsNothing) {
   mock_backend m = make_mock();
   batch b = make_batch(m);
   m.clear_log();
-  b.position_ids[6] = kMaxPos;
+  b.position_ids[6] = kMockMaxPos;
   const std::vector<std::int32_t> positions = {0, 4};
-  std::vector<float> out(2 * kOutput, -9.0f), grad(b.x.size(), -9.0f);
-  const std::vector<float> grad_out(2 * kOutput, 1.0f);
-  EXPECT_THROW(m.forward(b.input(), b.entities(), positions, matrix_view<float>(out.data(), 2, kOutput)),
+  std::vector<float> out(2 * kMockOutput, -9.0f), grad(b.x.size(), -9.0f);
+  const std::vector<float> grad_out(2 * kMockOutput, 1.0f);
+  EXPECT_THROW(m.forward(b.input(), b.entities(), positions, matrix_view<float>(out.data(), 2, kMockOutput)),
                kplug::error);
-  EXPECT_THROW(m.backward(b.input(), b.entities(), positions, matrix_view<const float>(grad_out.data(), 2, kOutput),
-                          matrix_view<float>(grad.data(), b.tokens(), kHidden)),
+  EXPECT_THROW(m.backward(b.input(), b.entities(), positions, matrix_view<const float>(grad_out.data(), 2, kMockOutput),
+                          matrix_view<float>(grad.data(), b.tokens(), kMockHidden)),
                kplug::error);
   for (const float v : out) EXPECT_EQ(v, -9.0f);
   for (const float v : grad) EXPECT_EQ(v, -9.0f);
   EXPECT_EQ(m.calls().forward + m.calls().backward, 0u);
   EXPECT_TRUE(m.call_log().empty());
   try {
-    m.forward(b.input(), b.entities(), positions, matrix_view<float>(out.data(), 2, kOutput));
+    m.forward(b.input(), b.entities(), positions, matrix_view<float>(out.data(), 2, kMockOutput));
   } catch (const kplug::error& e) {
     EXPECT_EQ(e.what_failed(), "mock_backend::forward");
     EXPECT_EQ(e.where(), "model_input.position_ids[6]");

@@ -15,6 +15,7 @@
 
 #include "support/temp_dir.hpp"
 #include "kplug/kb/entity_index.hpp"
+#include "support/bad_text.hpp"
 
 // Counts global allocations while `counting` is set (replaceable operator new).
 namespace {
@@ -137,12 +138,7 @@ TEST(EntityIndex, DetectsOpenKeByALoneIntegerFirstLine) {
   EXPECT_FALSE(kplug::kb::looks_like_openke("-3\n"));
 }
 
-struct bad_text {
-  const char* name;
-  const char* text;
-  std::vector<const char*> parts;
-};
-void PrintTo(const bad_text& t, std::ostream* os) { *os << t.name; }
+using kplug_test::bad_text;
 
 class OpenKeBadInput : public ::testing::TestWithParam<bad_text> {};
 TEST_P(OpenKeBadInput, IsAnErrorNamingFileAndLine) {

@@ -7,6 +7,7 @@
 
 #include "support/temp_dir.hpp"
 #include "kplug/kb/word2vec.hpp"
+#include "support/bad_text.hpp"
 
 namespace {
 
@@ -53,12 +54,7 @@ TEST(Word2Vec, EmptyTableWithHeaderOnly) {
   EXPECT_EQ(w.table.dim(), 50);
 }
 
-struct bad_text {
-  const char* name;
-  const char* text;
-  std::vector<const char*> parts;
-};
-void PrintTo(const bad_text& t, std::ostream* os) { *os << t.name; }
+using kplug_test::bad_text;
 class Word2VecBadInput : public ::testing::TestWithParam<bad_text> {};
 TEST_P(Word2VecBadInput, IsAnErrorNamingFileAndLine) {
   temp_dir dir;

@@ -17,7 +17,7 @@ using kplug::map::activation;
 using kplug::map::mlp_mapper;
 using namespace kplug_test;
 
-constexpr index_t n = 5, d_kb = 4, hidden = 6, d_model = 3;
+constexpr index_t kRows = 5, kDkb = 4, kHidden = 6, kDmodel = 3;
 
 // The activations from their definitions, in double.
 double ref_act(activation a, double h) {
@@ -30,11 +30,11 @@ double ref_act(activation a, double h) {
 }
 
 mlp_mapper random_mlp(activation a, std::uint64_t seed) {
-  mlp_mapper m(d_kb, hidden, d_model, a);
-  copy_into(m.weight1(), random_matrix(hidden, d_kb, seed));
-  copy_into(m.bias1(), random_matrix(1, hidden, seed + 1));
-  copy_into(m.weight2(), random_matrix(d_model, hidden, seed + 2));
-  copy_into(m.bias2(), random_matrix(1, d_model, seed + 3));
+  mlp_mapper m(kDkb, kHidden, kDmodel, a);
+  copy_into(m.weight1(), random_matrix(kHidden, kDkb, seed));
+  copy_into(m.bias1(), random_matrix(1, kHidden, seed + 1));
+  copy_into(m.weight2(), random_matrix(kDmodel, kHidden, seed + 2));
+  copy_into(m.bias2(), random_matrix(1, kDmodel, seed + 3));
   return m;
 }
 
@@ -50,15 +50,15 @@ class MlpActivation : public ::testing::TestWithParam<activation> {};
 
 TEST_P(MlpActivation, ForwardMatchesNaiveLoop) {
   mlp_mapper m = random_mlp(GetParam(), 100);
-  const matrix<float> x = random_matrix(n, d_kb, 101);
-  matrix<float> y(n, d_model);
+  const matrix<float> x = random_matrix(kRows, kDkb, 101);
+  matrix<float> y(kRows, kDmodel);
   m.forward(x, y);
   const auto h = naive_linear(x.view(), m.weight1(), m.bias1());
-  for (index_t i = 0; i < n; ++i)
-    for (index_t o = 0; o < d_model; ++o) {
+  for (index_t i = 0; i < kRows; ++i)
+    for (index_t o = 0; o < kDmodel; ++o) {
       double s = m.bias2()(0, o);
-      for (index_t j = 0; j < hidden; ++j)
-        s += ref_act(GetParam(), h[static_cast<std::size_t>(i * hidden + j)]) * m.weight2()(o, j);
+      for (index_t j = 0; j < kHidden; ++j)
+        s += ref_act(GetParam(), h[static_cast<std::size_t>(i * kHidden + j)]) * m.weight2()(o, j);
       EXPECT_NEAR(y(i, o), s, 2e-5) << i << "," << o;
     }
 }
@@ -80,14 +80,14 @@ mlp_mapper mlp_away_from_kink(activation a, const matrix<float>& x, std::uint64_
 }
 
 TEST_P(MlpActivation, ParameterGradientsMatchFiniteDifferences) {
-  const matrix<float> x = random_matrix(n, d_kb, 201);
-  const matrix<float> gy = random_matrix(n, d_model, 202);
+  const matrix<float> x = random_matrix(kRows, kDkb, 201);
+  const matrix<float> gy = random_matrix(kRows, kDmodel, 202);
   mlp_mapper m = mlp_away_from_kink(GetParam(), x, 200);
-  matrix<float> y(n, d_model);
+  matrix<float> y(kRows, kDmodel);
   m.forward(x, y);
   m.backward(x, gy, {});
   auto loss = [&] {
-    matrix<float> yy(n, d_model);
+    matrix<float> yy(kRows, kDmodel);
     m.forward(x, yy);
     return weighted_sum(yy, gy);
   };
@@ -100,14 +100,14 @@ TEST_P(MlpActivation, ParameterGradientsMatchFiniteDifferences) {
 }
 
 TEST_P(MlpActivation, InputGradientsMatchFiniteDifferences) {
-  matrix<float> x = random_matrix(n, d_kb, 301);
-  const matrix<float> gy = random_matrix(n, d_model, 302);
+  matrix<float> x = random_matrix(kRows, kDkb, 301);
+  const matrix<float> gy = random_matrix(kRows, kDmodel, 302);
   mlp_mapper m = mlp_away_from_kink(GetParam(), x, 300);
-  matrix<float> y(n, d_model), gx(n, d_kb);
+  matrix<float> y(kRows, kDmodel), gx(kRows, kDkb);
   m.forward(x, y);
   m.backward(x, gy, gx);
   auto loss = [&] {
-    matrix<float> yy(n, d_model);
+    matrix<float> yy(kRows, kDmodel);
     m.forward(x, yy);
     return weighted_sum(yy, gy);
   };
@@ -121,16 +121,16 @@ INSTANTIATE_TEST_SUITE_P(Activations, MlpActivation,
                          });
 
 TEST(MlpMapper, BackwardOnAnotherBatchRecomputesInsteadOfUsingStaleCache) {
-  const matrix<float> x1 = random_matrix(n, d_kb, 401), x2 = random_matrix(n, d_kb, 402);
-  const matrix<float> gy = random_matrix(n, d_model, 403);
+  const matrix<float> x1 = random_matrix(kRows, kDkb, 401), x2 = random_matrix(kRows, kDkb, 402);
+  const matrix<float> gy = random_matrix(kRows, kDmodel, 403);
   mlp_mapper a = random_mlp(activation::tanh, 404), b = a;
-  matrix<float> y(n, d_model), gxa(n, d_kb), gxb(n, d_kb);
+  matrix<float> y(kRows, kDmodel), gxa(kRows, kDkb), gxb(kRows, kDkb);
   a.forward(x1, y);  // cache now holds x1's activations
   a.backward(x2, gy, gxa);
   b.forward(x2, y);
   b.backward(x2, gy, gxb);
-  for (index_t r = 0; r < n; ++r)
-    for (index_t c = 0; c < d_kb; ++c) EXPECT_FLOAT_EQ(gxa(r, c), gxb(r, c));
+  for (index_t r = 0; r < kRows; ++r)
+    for (index_t c = 0; c < kDkb; ++c) EXPECT_FLOAT_EQ(gxa(r, c), gxb(r, c));
   auto pa = a.parameters(), pb = b.parameters();
   for (std::size_t k = 0; k < pa.size(); ++k)
     for (index_t r = 0; r < pa[k].grad.rows(); ++r)
@@ -152,22 +152,22 @@ TEST(MlpMapper, ReluDerivativeIsZeroAtZeroLikePyTorch) {
 }
 
 TEST(MlpMapper, ParametersFollowPyTorchSequentialNames) {
-  mlp_mapper m(d_kb, hidden, d_model, activation::relu);
+  mlp_mapper m(kDkb, kHidden, kDmodel, activation::relu);
   const auto p = m.parameters();
   ASSERT_EQ(p.size(), 4u);
   EXPECT_EQ(p[0].name, "0.weight");
-  EXPECT_EQ(p[0].value.rows(), hidden);
-  EXPECT_EQ(p[0].value.cols(), d_kb);
+  EXPECT_EQ(p[0].value.rows(), kHidden);
+  EXPECT_EQ(p[0].value.cols(), kDkb);
   EXPECT_EQ(p[1].name, "0.bias");
-  EXPECT_EQ(p[1].value.cols(), hidden);
+  EXPECT_EQ(p[1].value.cols(), kHidden);
   EXPECT_EQ(p[2].name, "2.weight");
-  EXPECT_EQ(p[2].value.rows(), d_model);
-  EXPECT_EQ(p[2].value.cols(), hidden);
+  EXPECT_EQ(p[2].value.rows(), kDmodel);
+  EXPECT_EQ(p[2].value.cols(), kHidden);
   EXPECT_EQ(p[3].name, "2.bias");
-  EXPECT_EQ(p[3].value.cols(), d_model);
-  EXPECT_EQ(m.input_dim(), d_kb);
-  EXPECT_EQ(m.hidden_dim(), hidden);
-  EXPECT_EQ(m.output_dim(), d_model);
+  EXPECT_EQ(p[3].value.cols(), kDmodel);
+  EXPECT_EQ(m.input_dim(), kDkb);
+  EXPECT_EQ(m.hidden_dim(), kHidden);
+  EXPECT_EQ(m.output_dim(), kDmodel);
 }
 
 TEST(MlpMapper, ActivationNamesRoundTrip) {
@@ -192,16 +192,16 @@ TEST(MlpMapper, ConstructorRejectsInvalidActivationValue) {
 }
 
 TEST(MlpMapper, ForwardRejectsWrongInputWidth) {
-  mlp_mapper m(d_kb, hidden, d_model);
-  const matrix<float> x(2, d_kb + 1);
-  matrix<float> y(2, d_model);
+  mlp_mapper m(kDkb, kHidden, kDmodel);
+  const matrix<float> x(2, kDkb + 1);
+  matrix<float> y(2, kDmodel);
   KPLUG_EXPECT_ERROR(m.forward(x, y), "MLP mapper forward", "x");
 }
 
 TEST(MlpMapper, ForwardRejectsWrongOutputShape) {
-  mlp_mapper m(d_kb, hidden, d_model);
-  const matrix<float> x(2, d_kb);
-  matrix<float> y(2, hidden);
+  mlp_mapper m(kDkb, kHidden, kDmodel);
+  const matrix<float> x(2, kDkb);
+  matrix<float> y(2, kHidden);
   KPLUG_EXPECT_ERROR(m.forward(x, y), "y", "expected a 2 x 3");
 }
 
@@ -212,21 +212,21 @@ TEST(MlpMapper, ForwardRejectsAliasedOutput) {
 }
 
 TEST(MlpMapper, BackwardRejectsWrongGradYShape) {
-  mlp_mapper m(d_kb, hidden, d_model);
-  const matrix<float> x(2, d_kb), gy(2, d_model + 1);
+  mlp_mapper m(kDkb, kHidden, kDmodel);
+  const matrix<float> x(2, kDkb), gy(2, kDmodel + 1);
   KPLUG_EXPECT_ERROR(m.backward(x, gy, {}), "MLP mapper backward", "grad_y");
 }
 
 TEST(MlpMapper, BackwardRejectsWrongGradXShape) {
-  mlp_mapper m(d_kb, hidden, d_model);
-  const matrix<float> x(2, d_kb), gy(2, d_model);
-  matrix<float> gx(1, d_kb);
+  mlp_mapper m(kDkb, kHidden, kDmodel);
+  const matrix<float> x(2, kDkb), gy(2, kDmodel);
+  matrix<float> gx(1, kDkb);
   KPLUG_EXPECT_ERROR(m.backward(x, gy, gx), "grad_x", "expected a 2 x 4");
 }
 
 TEST(MlpMapper, BackwardRejectsWrongInputWidth) {
-  mlp_mapper m(d_kb, hidden, d_model);
-  const matrix<float> x(2, d_kb - 1), gy(2, d_model);
+  mlp_mapper m(kDkb, kHidden, kDmodel);
+  const matrix<float> x(2, kDkb - 1), gy(2, kDmodel);
   KPLUG_EXPECT_ERROR(m.backward(x, gy, {}), "x", "expected 4");
 }
 

@@ -14,7 +14,10 @@
 
 namespace {
 
-using namespace kplug_test::small_tuning;
+// Qualified, not a using-directive: in the unity build another file's
+// helpers of the same names would hide these.
+namespace st = kplug_test::small_tuning;
+namespace train = kplug::train;
 
 TEST(RankShare, SharesPartitionTheItemsInStridedOrder) {
   for (int n = 0; n <= 7; ++n)
@@ -56,10 +59,10 @@ struct local_group {
 
 TEST(GradientReduction, IncompleteOrOutOfRangeIsAnError) {
   local_group g;
-  auto model = make_model();
-  const auto kb = make_kb(5);
-  auto mapper = make_mapper();
-  train::map_tuner tuner(model, kb, mapper, make_planner(), options(), train::squared_error{});
+  auto model = st::make_model();
+  const auto kb = st::make_kb(5);
+  auto mapper = st::make_mapper();
+  train::map_tuner tuner(model, kb, mapper, st::make_planner(), st::options(), train::squared_error{});
   auto r = g.reduction();
   r.sum_gradients = nullptr;
   EXPECT_THROW(tuner.on_reduce(r), kplug::error);
@@ -71,16 +74,16 @@ TEST(GradientReduction, IncompleteOrOutOfRangeIsAnError) {
 }
 
 TEST(GradientReduction, AGroupOfOneTrainsLikeOneProcess) {
-  const auto kb = make_kb(5);
-  const auto train_set = make_examples(45, 21), dev_set = make_examples(13, 22);
-  auto alone_model = make_model(), model = make_model();
-  auto alone = make_mapper(), mapper = make_mapper();
-  train::map_tuner single(alone_model, kb, alone, make_planner(), options(), train::squared_error{});
-  train::map_tuner tuner(model, kb, mapper, make_planner(), options(), train::squared_error{});
+  const auto kb = st::make_kb(5);
+  const auto train_set = st::make_examples(45, 21), dev_set = st::make_examples(13, 22);
+  auto alone_model = st::make_model(), model = st::make_model();
+  auto alone = st::make_mapper(), mapper = st::make_mapper();
+  train::map_tuner single(alone_model, kb, alone, st::make_planner(), st::options(), train::squared_error{});
+  train::map_tuner tuner(model, kb, mapper, st::make_planner(), st::options(), train::squared_error{});
   local_group g;
   tuner.on_reduce(g.reduction());
   const auto expected = single.fit(train_set, dev_set), got = tuner.fit(train_set, dev_set);
-  const std::vector<float> a = flat(mapper), b = flat(alone);
+  const std::vector<float> a = st::flat(mapper), b = st::flat(alone);
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6f) << i;
   EXPECT_EQ(got.steps, expected.steps);
@@ -96,11 +99,11 @@ TEST(GradientReduction, AGroupOfOneTrainsLikeOneProcess) {
 
 TEST(GradientReduction, OnlyRankZeroReportsAndCheckpoints) {
   // Rank 1 of a pretend group of two whose other rank contributes nothing.
-  const auto kb = make_kb(5);
-  const auto train_set = make_examples(45, 21), dev_set = make_examples(13, 22);
-  auto model = make_model();
-  auto mapper = make_mapper();
-  train::map_tuner tuner(model, kb, mapper, make_planner(), options(), train::squared_error{});
+  const auto kb = st::make_kb(5);
+  const auto train_set = st::make_examples(45, 21), dev_set = st::make_examples(13, 22);
+  auto model = st::make_model();
+  auto mapper = st::make_mapper();
+  train::map_tuner tuner(model, kb, mapper, st::make_planner(), st::options(), train::squared_error{});
   local_group g;
   tuner.on_reduce(g.reduction(1, 2));
   int calls = 0;
