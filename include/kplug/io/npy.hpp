@@ -17,13 +17,10 @@
 
 #include <bit>
 #include <cctype>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +30,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/detail/half.hpp"
+#include "kplug/io/atomic_file.hpp"
 #include "kplug/io/mapped_file.hpp"
 
 namespace kplug::io {
@@ -121,8 +119,9 @@ npy_array open_npy(std::string path);
 
 // Writes a C-order .npy file (version 1.0, or 2.0 when the header needs it),
 // header padded to 64 bytes as numpy does. `data` must hold exactly
-// product(shape) * item size bytes. The file is written under a temporary
-// name and renamed, so a failed write never leaves a truncated table behind.
+// product(shape) * item size bytes. The file is written through an
+// atomic_file (io/atomic_file.hpp): a failed write never leaves a truncated
+// table behind, and the previous file stays until the new one is complete.
 void write_npy(const std::string& path, npy_dtype dtype, const std::vector<index_t>& shape,
                std::span<const std::byte> data);
 template <npy_element T>
@@ -552,40 +551,13 @@ inline std::string npy_header_bytes(npy_dtype dtype, const std::vector<index_t>&
 
 namespace detail {
 
-struct file_closer {
-  void operator()(std::FILE* f) const noexcept {
-    if (f != nullptr) std::fclose(f);
-  }
-};
-
-// Writes header + chunks produced by `fill(offset, buffer)` into `path` via a
-// temporary file and a rename.
+// Writes header + what `produce(put)` appends to `path` through an atomic_file.
 template <class Produce>
 void write_npy_file(const std::string& path, const std::string& header, Produce&& produce) {
-  const std::string tmp = path + ".kplug-tmp";
-  std::unique_ptr<std::FILE, file_closer> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) throw error("write .npy file", at_file(path), std::string("cannot create: ") + std::strerror(errno));
-  const auto put = [&](const void* p, std::size_t n) {
-    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) {
-      const int e = errno;
-      f.reset();
-      std::remove(tmp.c_str());
-      throw error("write .npy file", at_file(path), std::string("write failed: ") + std::strerror(e));
-    }
-  };
-  put(header.data(), header.size());
-  produce(put);
-  const int rc = std::fclose(f.release());
-  if (rc != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw error("write .npy file", at_file(path), std::string("close failed: ") + std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw error("write .npy file", at_file(path), std::string("rename failed: ") + std::strerror(e));
-  }
+  write_file_atomically(path, "write .npy file", [&](auto& put) {
+    put(header.data(), header.size());
+    produce(put);
+  });
 }
 
 inline std::uint64_t checked_element_count(const std::vector<index_t>& shape, std::size_t item) {

@@ -49,17 +49,13 @@
 //     sorted here, a hash-map order in the reference), then the tensors in
 //     data order, each as {"dtype":..,"shape":[..],"data_offsets":[b,e]};
 //   - the header is padded with spaces to a multiple of 8 bytes.
-// The file is written to a temporary name in the same directory, flushed to
-// disk (fsync) and renamed over `path`, so a crash mid-write leaves either the
-// old file or the new one, never a truncated one.
+// The file is written through an atomic_file (io/atomic_file.hpp): a
+// temporary in the same directory, flushed to disk (fsync) and renamed over
+// `path`, so a crash mid-write leaves either the old file or the new one,
+// never a truncated one.
 #pragma once
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstddef>
@@ -81,6 +77,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/detail/half.hpp"
+#include "kplug/io/atomic_file.hpp"
 #include "kplug/io/mapped_file.hpp"
 
 namespace kplug::io {
@@ -903,69 +900,6 @@ inline std::string header_bytes_for(std::span<const named_tensor> tensors, const
   return out + json;
 }
 
-inline std::string dir_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Writes a file via a uniquely named temporary in the same directory, fsync
-// and rename: readers (and a crash) see the old file or the complete new one.
-template <class Produce>
-void write_file_atomically(const std::string& path, const char* what, Produce&& produce) {
-  static std::atomic<std::uint64_t> counter{0};
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = path + ".kplug-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0)
-    throw error(what, at_file(path), std::string("cannot create a temporary file next to it: ") + std::strerror(errno));
-  const auto fail = [&](const char* step, int e) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-    ::unlink(tmp.c_str());
-    throw error(what, at_file(path), std::string(step) + " failed: " + std::strerror(e));
-  };
-  const auto put = [&](const void* data, std::size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ::ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("write", errno);
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-  };
-  try {
-    produce(put);
-  } catch (...) {
-    if (fd >= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-    }
-    throw;
-  }
-  if (::fsync(fd) != 0) fail("fsync", errno);
-  if (::close(fd) != 0) {
-    fd = -1;
-    fail("close", errno);
-  }
-  fd = -1;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", errno);
-  // Persist the rename itself; a file system that cannot sync a directory
-  // still has the complete file in place, so a failure here is not an error.
-  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 }  // namespace detail
 
 inline std::string safetensors_header_bytes(std::span<const named_tensor> tensors,
@@ -986,7 +920,7 @@ inline void write_safetensors(const std::string& path, std::span<const named_ten
                               const safetensors_metadata& metadata) {
   const detail::tensor_layout l = detail::layout_tensors(tensors, metadata);
   const std::string header = detail::header_bytes_for(tensors, metadata, l);
-  detail::write_file_atomically(path, "write safetensors file", [&](auto& put) {
+  write_file_atomically(path, "write safetensors file", [&](auto& put) {
     put(header.data(), header.size());
     for (const std::size_t i : l.order) put(tensors[i].bytes.data(), tensors[i].bytes.size());
   });
