@@ -31,7 +31,7 @@ class npy_row_writer {
   npy_row_writer(std::string path, index_t cols)
       : file_(std::move(path)),
         cols_(cols),
-        header_size_(io::npy_header_bytes(io::npy_dtype::float32, {largest_rows, cols}).size()) {
+        header_size_(io::npy_header_bytes(io::dtype::f32, {largest_rows, cols}).size()) {
     file_.write(std::string(header_size_, ' '));
   }
 
@@ -54,7 +54,7 @@ class npy_row_writer {
 
   // The header of a rows x cols float32 array, padded to the reserved size.
   std::string header_for(index_t rows) const {
-    std::string h = io::npy_header_bytes(io::npy_dtype::float32, {rows, cols_});
+    std::string h = io::npy_header_bytes(io::dtype::f32, {rows, cols_});
     // Fewer digits can only make it shorter; pad the dict (before its final
     // '\n') and fix the version 1.0 header length, a u16 at byte 8.
     if (h.size() < header_size_) {

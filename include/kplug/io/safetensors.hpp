@@ -77,6 +77,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/detail/half.hpp"
+#include "kplug/io/dtype.hpp"
 #include "kplug/io/atomic_file.hpp"
 #include "kplug/io/mapped_file.hpp"
 
@@ -85,38 +86,9 @@ namespace kplug::io {
 static_assert(std::endian::native == std::endian::little,
               "kplug's safetensors reader maps little-endian data directly and needs a little-endian host");
 
-// The element types of the format, in the order of the reference's Dtype enum
-// (the writer's layout order depends on it).
-enum class tensor_dtype : std::uint8_t {
-  boolean,  // BOOL (1 byte)
-  u8,       // U8
-  i8,       // I8
-  f8_e5m2,  // F8_E5M2 (1 byte; bytes only)
-  f8_e4m3,  // F8_E4M3 (1 byte; bytes only)
-  i16,      // I16
-  u16,      // U16
-  f16,      // F16 (IEEE binary16)
-  bf16,     // BF16 (bfloat16)
-  i32,      // I32
-  u32,      // U32
-  f32,      // F32
-  f64,      // F64
-  i64,      // I64
-  u64,      // U64
-};
-
-constexpr std::size_t dtype_size(tensor_dtype t) noexcept;
-// The name in the file: "F32", "BF16", "BOOL", ...
-constexpr std::string_view dtype_name(tensor_dtype t) noexcept;
-// The dtype of a name in the file (case-sensitive), or nullopt.
-constexpr std::optional<tensor_dtype> parse_dtype(std::string_view name) noexcept;
-
-// The dtype of a C++ element type (F16, BF16 and F8 have none: they are reached
-// through tensor_view::bytes() and to_float32()).
-template <class T>
-struct tensor_dtype_of;
-template <class T>
-concept tensor_element = requires { tensor_dtype_of<std::remove_const_t<T>>::value; };
+// Element types are io::dtype (io/dtype.hpp), spelled "F32", "BF16", ... in
+// files (safetensors_dtype_name); dtypes without a C++ type (F16, BF16, F8)
+// are reached through tensor_view::bytes() and to_float32().
 
 // The reference's MAX_HEADER_SIZE.
 inline constexpr std::uint64_t safetensors_max_header_bytes = 100'000'000;
@@ -127,7 +99,7 @@ using safetensors_metadata = std::map<std::string, std::string, std::less<>>;
 // One tensor entry of a parsed header. Offsets are validated.
 struct tensor_info {
   std::string name;
-  tensor_dtype dtype = tensor_dtype::f32;
+  io::dtype dtype = io::dtype::f32;
   std::vector<index_t> shape;      // empty for a scalar
   std::uint64_t begin = 0;         // byte range in the data buffer
   std::uint64_t end = 0;
@@ -156,7 +128,7 @@ class tensor_view {
       : info_(&info), data_(data), source_(source) {}
 
   const std::string& name() const noexcept { return info_->name; }
-  tensor_dtype dtype() const noexcept { return info_->dtype; }
+  io::dtype dtype() const noexcept { return info_->dtype; }
   std::span<const index_t> shape() const noexcept { return info_->shape; }
   std::size_t ndim() const noexcept { return info_->shape.size(); }
   std::uint64_t element_count() const noexcept { return info_->element_count; }
@@ -171,10 +143,10 @@ class tensor_view {
   // All elements as T, without a copy. Throws unless dtype() is T's dtype and
   // the data is aligned for T (always so in files kplug or the current
   // reference writes; use to_float32() for others).
-  template <tensor_element T>
+  template <dtype_element T>
   std::span<const T> values() const;
   // The tensor as a rows x cols matrix without a copy: 2-D, T's dtype, aligned.
-  template <tensor_element T = float>
+  template <dtype_element T = float>
   matrix_view<const T> as_matrix() const;
 
   // Every element converted to float32 (F32 copied, F16/BF16 widened exactly,
@@ -243,22 +215,22 @@ inline safetensors_file open_safetensors(std::string path) { return safetensors_
 // must hold product(shape) * dtype_size(dtype) bytes.
 struct named_tensor {
   std::string name;
-  tensor_dtype dtype = tensor_dtype::f32;
+  io::dtype dtype = io::dtype::f32;
   std::vector<index_t> shape;
   std::span<const std::byte> bytes;
 };
 
 // A tensor of `values` with `shape` (the caller keeps `values` alive; the
 // writer checks that the sizes agree).
-template <tensor_element T, std::size_t E>
+template <dtype_element T, std::size_t E>
 named_tensor make_tensor(std::string name, std::vector<index_t> shape, std::span<T, E> values);
-template <tensor_element T, class Alloc>
+template <dtype_element T, class Alloc>
   requires(!std::is_same_v<T, bool>)
 named_tensor make_tensor(std::string name, std::vector<index_t> shape, const std::vector<T, Alloc>& values);
 // A rows x cols tensor of a dense matrix (view); throws for a strided view.
-template <tensor_element T>
+template <dtype_element T>
 named_tensor make_tensor(std::string name, matrix_view<T> m);
-template <tensor_element T>
+template <dtype_element T>
 named_tensor make_tensor(std::string name, const matrix<T>& m);
 
 // The 8-byte length and the padded JSON header the writer puts before the data.
@@ -277,80 +249,6 @@ void write_safetensors(const std::string& path, std::span<const named_tensor> te
 // Implementation
 // ---------------------------------------------------------------------------
 
-constexpr std::size_t dtype_size(tensor_dtype t) noexcept {
-  switch (t) {
-    case tensor_dtype::boolean:
-    case tensor_dtype::u8:
-    case tensor_dtype::i8:
-    case tensor_dtype::f8_e5m2:
-    case tensor_dtype::f8_e4m3: return 1;
-    case tensor_dtype::i16:
-    case tensor_dtype::u16:
-    case tensor_dtype::f16:
-    case tensor_dtype::bf16: return 2;
-    case tensor_dtype::i32:
-    case tensor_dtype::u32:
-    case tensor_dtype::f32: return 4;
-    case tensor_dtype::f64:
-    case tensor_dtype::i64:
-    case tensor_dtype::u64: return 8;
-  }
-  return 0;
-}
-
-namespace detail {
-inline constexpr tensor_dtype all_tensor_dtypes[] = {
-    tensor_dtype::boolean, tensor_dtype::u8,  tensor_dtype::i8,  tensor_dtype::f8_e5m2, tensor_dtype::f8_e4m3,
-    tensor_dtype::i16,     tensor_dtype::u16, tensor_dtype::f16, tensor_dtype::bf16,    tensor_dtype::i32,
-    tensor_dtype::u32,     tensor_dtype::f32, tensor_dtype::f64, tensor_dtype::i64,     tensor_dtype::u64,
-};
-}  // namespace detail
-
-constexpr std::string_view dtype_name(tensor_dtype t) noexcept {
-  switch (t) {
-    case tensor_dtype::boolean: return "BOOL";
-    case tensor_dtype::u8: return "U8";
-    case tensor_dtype::i8: return "I8";
-    case tensor_dtype::f8_e5m2: return "F8_E5M2";
-    case tensor_dtype::f8_e4m3: return "F8_E4M3";
-    case tensor_dtype::i16: return "I16";
-    case tensor_dtype::u16: return "U16";
-    case tensor_dtype::f16: return "F16";
-    case tensor_dtype::bf16: return "BF16";
-    case tensor_dtype::i32: return "I32";
-    case tensor_dtype::u32: return "U32";
-    case tensor_dtype::f32: return "F32";
-    case tensor_dtype::f64: return "F64";
-    case tensor_dtype::i64: return "I64";
-    case tensor_dtype::u64: return "U64";
-  }
-  return "?";
-}
-
-constexpr std::optional<tensor_dtype> parse_dtype(std::string_view name) noexcept {
-  for (const tensor_dtype t : detail::all_tensor_dtypes)
-    if (dtype_name(t) == name) return t;
-  return std::nullopt;
-}
-
-#define KPLUG_DETAIL_TENSOR_DTYPE_OF(type, tag)                      \
-  template <>                                                        \
-  struct tensor_dtype_of<type> {                                     \
-    static constexpr tensor_dtype value = tensor_dtype::tag;         \
-    static_assert(sizeof(type) == dtype_size(tensor_dtype::tag), #type); \
-  };
-KPLUG_DETAIL_TENSOR_DTYPE_OF(bool, boolean)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::uint8_t, u8)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::int8_t, i8)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::int16_t, i16)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::uint16_t, u16)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::int32_t, i32)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::uint32_t, u32)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(float, f32)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(double, f64)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::int64_t, i64)
-KPLUG_DETAIL_TENSOR_DTYPE_OF(std::uint64_t, u64)
-#undef KPLUG_DETAIL_TENSOR_DTYPE_OF
 
 namespace detail {
 
@@ -474,10 +372,10 @@ inline tensor_info parse_tensor_entry(const std::string& name, const nlohmann::j
   t.name = name;
   const auto& dt = entry["dtype"];
   if (!dt.is_string()) throw error(what, where, "dtype is not a string (got " + json_snippet(dt) + ")");
-  const auto parsed = parse_dtype(dt.get_ref<const std::string&>());
+  const auto parsed = parse_safetensors_dtype(dt.get_ref<const std::string&>());
   if (!parsed) {
     std::string known;
-    for (const tensor_dtype k : all_tensor_dtypes) known += (known.empty() ? "" : ", ") + std::string(dtype_name(k));
+    for (const io::dtype k : all_dtypes) known += (known.empty() ? "" : ", ") + std::string(safetensors_dtype_name(k));
     throw error(what, where, "unknown dtype " + json_snippet(dt) + " (known: " + known + ")");
   }
   t.dtype = *parsed;
@@ -512,7 +410,7 @@ inline tensor_info parse_tensor_entry(const std::string& name, const nlohmann::j
   }
   // A zero dimension anywhere makes the tensor empty, whatever the others say.
   if (overflow && !zero)
-    throw error(what, where, "shape " + shape_text(t.shape) + " of " + std::string(dtype_name(t.dtype)) +
+    throw error(what, where, "shape " + shape_text(t.shape) + " of " + std::string(safetensors_dtype_name(t.dtype)) +
                                  " overflows: its size in bytes exceeds 64 bits");
   t.element_count = count;
 
@@ -531,7 +429,7 @@ inline tensor_info parse_tensor_entry(const std::string& name, const nlohmann::j
                     std::to_string(data_bytes) + " bytes (truncated file or lying header)");
   if (*e - *b != bytes)
     throw error(what, where,
-                "shape " + shape_text(t.shape) + " of " + std::string(dtype_name(t.dtype)) + " needs " +
+                "shape " + shape_text(t.shape) + " of " + std::string(safetensors_dtype_name(t.dtype)) + " needs " +
                     std::to_string(bytes) + " bytes but data_offsets " + range_text(*b, *e) + " hold " +
                     std::to_string(*e - *b));
   t.begin = *b;
@@ -630,19 +528,19 @@ inline void tensor_view::fail(const char* what, const std::string& why) const {
   throw error(what, detail::at_tensor(source_, info_->name), why);
 }
 
-template <tensor_element T>
+template <dtype_element T>
 std::span<const T> tensor_view::values() const {
-  constexpr tensor_dtype wanted = tensor_dtype_of<std::remove_const_t<T>>::value;
+  constexpr io::dtype wanted = dtype_of<std::remove_const_t<T>>::value;
   if (dtype() != wanted)
     fail("view tensor values",
-         "the tensor holds " + std::string(dtype_name(dtype())) + ", not " + std::string(dtype_name(wanted)));
+         "the tensor holds " + std::string(safetensors_dtype_name(dtype())) + ", not " + std::string(safetensors_dtype_name(wanted)));
   if (reinterpret_cast<std::uintptr_t>(data_) % alignof(T) != 0)
     fail("view tensor values", "the data is not aligned to " + std::to_string(alignof(T)) +
                                    " bytes in the file (written without alignment); use to_float32() to copy it");
   return {reinterpret_cast<const T*>(data_), static_cast<std::size_t>(element_count())};
 }
 
-template <tensor_element T>
+template <dtype_element T>
 matrix_view<const T> tensor_view::as_matrix() const {
   if (ndim() != 2)
     fail("view tensor as a matrix", "expected a 2-D tensor, got shape " + detail::shape_text(shape()));
@@ -657,10 +555,10 @@ inline void tensor_view::to_float32(std::span<float> out) const {
     fail(what, "the output holds " + std::to_string(out.size()) + " floats, the tensor " + std::to_string(n));
   const std::byte* p = data_;
   switch (dtype()) {
-    case tensor_dtype::f32:
+    case io::dtype::f32:
       if (n != 0) std::memcpy(out.data(), p, n * 4);
       return;
-    case tensor_dtype::f16: {
+    case io::dtype::f16: {
       // Convert through an aligned buffer: the file's data may be unaligned.
       std::uint16_t buf[1024];
       for (std::size_t i = 0; i < n; i += 1024) {
@@ -670,7 +568,7 @@ inline void tensor_view::to_float32(std::span<float> out) const {
       }
       return;
     }
-    case tensor_dtype::bf16:
+    case io::dtype::bf16:
       // bfloat16 is the top half of a binary32: widening is exact.
       for (std::size_t i = 0; i < n; ++i) {
         std::uint16_t h = 0;
@@ -678,7 +576,7 @@ inline void tensor_view::to_float32(std::span<float> out) const {
         out[i] = std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
       }
       return;
-    case tensor_dtype::f64:
+    case io::dtype::f64:
       for (std::size_t i = 0; i < n; ++i) {
         double d = 0;
         std::memcpy(&d, p + 8 * i, 8);
@@ -686,7 +584,7 @@ inline void tensor_view::to_float32(std::span<float> out) const {
       }
       return;
     default:
-      fail(what, "dtype " + std::string(dtype_name(dtype())) + " is not a floating-point type (F32, F16, BF16, F64)");
+      fail(what, "dtype " + std::string(safetensors_dtype_name(dtype())) + " is not a floating-point type (F32, F16, BF16, F64)");
   }
 }
 
@@ -757,23 +655,23 @@ inline tensor_view safetensors_file::tensor(std::string_view name) const {
 
 // ---------------------------------------------------------------- writer
 
-template <tensor_element T, std::size_t E>
+template <dtype_element T, std::size_t E>
 named_tensor make_tensor(std::string name, std::vector<index_t> shape, std::span<T, E> values) {
-  return {std::move(name), tensor_dtype_of<std::remove_const_t<T>>::value, std::move(shape), std::as_bytes(values)};
+  return {std::move(name), dtype_of<std::remove_const_t<T>>::value, std::move(shape), std::as_bytes(values)};
 }
 
-template <tensor_element T, class Alloc>
+template <dtype_element T, class Alloc>
   requires(!std::is_same_v<T, bool>)
 named_tensor make_tensor(std::string name, std::vector<index_t> shape, const std::vector<T, Alloc>& values) {
   return make_tensor(std::move(name), std::move(shape), std::span<const T>(values));
 }
 
-template <tensor_element T>
+template <dtype_element T>
 named_tensor make_tensor(std::string name, const matrix<T>& m) {
   return make_tensor(std::move(name), m.view());
 }
 
-template <tensor_element T>
+template <dtype_element T>
 named_tensor make_tensor(std::string name, matrix_view<T> m) {
   if (!m.contiguous() && m.rows() > 1)
     throw error("make tensor", name, "the matrix view is strided (row stride " + std::to_string(m.row_stride()) +
@@ -781,7 +679,7 @@ named_tensor make_tensor(std::string name, matrix_view<T> m) {
   if (m.rows() < 0 || m.cols() < 0) throw error("make tensor", name, "negative matrix extent");
   using value = std::remove_const_t<T>;
   const auto n = static_cast<std::size_t>(m.rows() * m.cols());
-  return {std::move(name), tensor_dtype_of<value>::value, {m.rows(), m.cols()},
+  return {std::move(name), dtype_of<value>::value, {m.rows(), m.cols()},
           std::as_bytes(std::span<const value>(m.data(), n))};
 }
 
@@ -814,7 +712,7 @@ inline tensor_layout layout_tensors(std::span<const named_tensor> tensors, const
     const std::string where = "tensors[" + std::to_string(i) + "] '" + t.name + "'";
     if (t.name.empty()) throw error(what, "tensors[" + std::to_string(i) + "]", "empty tensor name");
     if (t.name == "__metadata__") throw error(what, where, "'__metadata__' is reserved for the metadata");
-    if (parse_dtype(dtype_name(t.dtype)) != t.dtype) throw error(what, where, "invalid dtype value");
+    if (parse_safetensors_dtype(safetensors_dtype_name(t.dtype)) != t.dtype) throw error(what, where, "invalid dtype value");
     std::uint64_t bytes = dtype_size(t.dtype);
     bool overflow = false;
     bool zero = false;
@@ -831,7 +729,7 @@ inline tensor_layout layout_tensors(std::span<const named_tensor> tensors, const
     if (overflow && !zero) throw error(what, where, "shape " + shape_text(t.shape) + " overflows 64 bits");
     if (bytes != t.bytes.size())
       throw error(what, where,
-                  "shape " + shape_text(t.shape) + " of " + std::string(dtype_name(t.dtype)) + " needs " +
+                  "shape " + shape_text(t.shape) + " of " + std::string(safetensors_dtype_name(t.dtype)) + " needs " +
                       std::to_string(bytes) + " bytes, got " + std::to_string(t.bytes.size()));
   }
   // Descending dtype (alignment), then name: the reference's order.
@@ -876,7 +774,7 @@ inline std::string header_bytes_for(std::span<const named_tensor> tensors, const
   for (std::size_t n = 0; n < l.order.size(); ++n) {
     const named_tensor& t = tensors[l.order[n]];
     if (n > 0 || !metadata.empty()) json += ',';
-    json += json_string(t.name, what, "tensor name") + ":{\"dtype\":\"" + std::string(dtype_name(t.dtype)) +
+    json += json_string(t.name, what, "tensor name") + ":{\"dtype\":\"" + std::string(safetensors_dtype_name(t.dtype)) +
             "\",\"shape\":[";
     for (std::size_t k = 0; k < t.shape.size(); ++k) {
       if (k > 0) json += ',';

@@ -543,7 +543,7 @@ namespace detail {
 
 struct tensor_shape_ref {
   std::string_view name;
-  io::tensor_dtype dtype;
+  io::dtype dtype;
   std::span<const index_t> shape;
 };
 
@@ -570,8 +570,8 @@ inline void check_mapper_tensors(const plugin_metadata& m, std::span<const tenso
     const std::string at = io::detail::at_tensor(where, w.name);
     if (found == nullptr)
       throw error(what, at, "an affine plugin needs this tensor (shape " + io::detail::shape_text(w.shape) + ", F32)");
-    if (found->dtype != io::tensor_dtype::f32)
-      throw error(what, at, "expected F32, got " + std::string(io::dtype_name(found->dtype)));
+    if (found->dtype != io::dtype::f32)
+      throw error(what, at, "expected F32, got " + std::string(io::safetensors_dtype_name(found->dtype)));
     if (!std::equal(found->shape.begin(), found->shape.end(), w.shape.begin(), w.shape.end()))
       throw error(what, at, "expected shape " + io::detail::shape_text(w.shape) + " (d_model " +
                                 std::to_string(m.d_model) + ", d_kb " + std::to_string(m.d_kb) + "), got " +
@@ -613,9 +613,9 @@ inline loaded_plugin load_plugin(std::string path) {
 inline matrix_view<const float> loaded_plugin::float_matrix(std::string_view name, index_t rows, index_t cols) const {
   const io::tensor_view t = tensor(name);
   const index_t want[] = {rows, cols};
-  if (t.dtype() != io::tensor_dtype::f32 || !std::equal(t.shape().begin(), t.shape().end(), want, want + 2))
+  if (t.dtype() != io::dtype::f32 || !std::equal(t.shape().begin(), t.shape().end(), want, want + 2))
     throw error("read plugin tensor", io::detail::at_tensor(path(), name),
-                "expected F32 " + io::detail::shape_text(want) + ", got " + std::string(io::dtype_name(t.dtype())) +
+                "expected F32 " + io::detail::shape_text(want) + ", got " + std::string(io::safetensors_dtype_name(t.dtype())) +
                     " " + io::detail::shape_text(t.shape()));
   return t.as_matrix<float>();
 }
@@ -623,9 +623,9 @@ inline matrix_view<const float> loaded_plugin::float_matrix(std::string_view nam
 inline std::span<const float> loaded_plugin::float_vector(std::string_view name, index_t size) const {
   const io::tensor_view t = tensor(name);
   const index_t want[] = {size};
-  if (t.dtype() != io::tensor_dtype::f32 || !std::equal(t.shape().begin(), t.shape().end(), want, want + 1))
+  if (t.dtype() != io::dtype::f32 || !std::equal(t.shape().begin(), t.shape().end(), want, want + 1))
     throw error("read plugin tensor", io::detail::at_tensor(path(), name),
-                "expected F32 " + io::detail::shape_text(want) + ", got " + std::string(io::dtype_name(t.dtype())) +
+                "expected F32 " + io::detail::shape_text(want) + ", got " + std::string(io::safetensors_dtype_name(t.dtype())) +
                     " " + io::detail::shape_text(t.shape()));
   return t.values<float>();
 }
