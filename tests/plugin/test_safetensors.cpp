@@ -314,10 +314,10 @@ std::vector<bad_case> bad_cases() {
   v.push_back({"header too small", u64le(1) + "{", {"cannot hold"}});
   v.push_back({"not starting with {", raw_file("[]"), {"does not start with '{'"}});
   v.push_back({"leading space", raw_file(" {}"), {"does not start with '{'"}});
-  v.push_back({"invalid JSON", raw_file("{\"a\":"), {"not valid JSON"}});
-  v.push_back({"trailing garbage in header", raw_file("{} x"), {"not valid JSON"}});
-  v.push_back({"number beyond double's range", raw_file("{\"a\":1e999}"), {"not valid JSON", "number overflow"}});
-  v.push_back({"invalid UTF-8", raw_file("{\"\xff\xfe\":1}"), {"not valid JSON"}});
+  v.push_back({"invalid JSON", raw_file("{\"a\":"), {"invalid JSON"}});
+  v.push_back({"trailing garbage in header", raw_file("{} x"), {"invalid JSON"}});
+  v.push_back({"number beyond double's range", raw_file("{\"a\":1e999}"), {"invalid JSON", "number overflow"}});
+  v.push_back({"invalid UTF-8", raw_file("{\"\xff\xfe\":1}"), {"invalid JSON"}});
   v.push_back({"entry not an object", raw_file("{" + entry("a", "5") + "}"), {"tensor 'a'", "not an object"}});
   v.push_back({"missing dtype", raw_file("{" + entry("a", R"({"shape":[1],"data_offsets":[0,4]})") + "}", zeros(4)),
                {"tensor 'a'", "no 'dtype'"}});

@@ -70,7 +70,6 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -78,6 +77,7 @@
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/detail/half.hpp"
 #include "kplug/io/dtype.hpp"
+#include "kplug/io/json.hpp"
 #include "kplug/io/atomic_file.hpp"
 #include "kplug/io/mapped_file.hpp"
 
@@ -274,13 +274,6 @@ inline std::string range_text(std::uint64_t b, std::uint64_t e) {
   return s;
 }
 
-// A short, printable rendering of a JSON value for messages.
-inline std::string json_snippet(const nlohmann::json& v) {
-  std::string s = v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
 // What a file that is not safetensors looks like, from its first bytes.
 inline std::string foreign_format_hint(std::span<const std::byte> file) {
   const std::string_view t(reinterpret_cast<const char*>(file.data()), std::min<std::size_t>(file.size(), 8));
@@ -298,51 +291,20 @@ inline std::uint64_t read_u64_le(const std::byte* p) noexcept {
   return v;
 }
 
-// Parses the header JSON, rejecting duplicate keys at any level (nlohmann
-// would silently keep the last) and nesting deeper than the format's
-// root { entry { shape [ ] } }.
+// Parses the header JSON strictly (io/json.hpp): duplicate keys at any level
+// (nlohmann would silently keep the last) and nesting deeper than the
+// format's root { entry { shape [ ] } } are errors.
 inline nlohmann::json parse_header_json(std::string_view text, std::string_view path) {
   constexpr const char* what = "read safetensors header";
-  std::vector<std::unordered_set<std::string>> keys;  // one set per open object
-  int open = 0;
-  auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) -> bool {
-    using ev = nlohmann::json::parse_event_t;
-    switch (event) {
-      case ev::object_start:
-      case ev::array_start:
-        if (++open > 3)
-          throw error(what, at_file(path),
-                      "the header nests deeper than a safetensors header can (root object > tensor entry > "
-                      "shape array)");
-        if (event == ev::object_start) keys.emplace_back();
-        break;
-      case ev::object_end:
-        keys.pop_back();
-        --open;
-        break;
-      case ev::array_end: --open; break;
-      case ev::key: {
-        const auto& k = parsed.get_ref<const std::string&>();
-        if (!keys.back().insert(k).second) {
-          if (keys.size() == 1)
-            throw error(what, at_tensor(path, k), "the header lists this name twice (duplicate JSON key)");
-          throw error(what, at_file(path), "duplicate JSON key '" + k + "' inside a header entry");
-        }
-        break;
-      }
-      case ev::value: break;
-    }
-    return true;
+  json_parse_options options;
+  options.base_offset = 8;  // the header follows its 8-byte length
+  options.max_depth = 3;
+  options.depth_why =
+      "the header nests deeper than a safetensors header can (root object > tensor entry > shape array)";
+  options.on_duplicate_key = [&](int depth, const std::string& key) {
+    if (depth == 1) throw error(what, at_tensor(path, key), "the header lists this name twice (duplicate JSON key)");
   };
-  try {
-    return nlohmann::json::parse(text.begin(), text.end(), callback);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is 1-based within the header text; the header starts at byte 8.
-    throw error(what, at_offset(path, 8 + (e.byte > 0 ? e.byte - 1 : 0)),
-                std::string("the header is not valid JSON: ") + e.what());
-  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range, such as 1e999
-    throw error(what, at_file(path), std::string("the header is not valid JSON: ") + e.what());
-  }
+  return parse_json(text, what, path, options);
 }
 
 // A JSON value that must be a non-negative integer.
@@ -477,11 +439,11 @@ inline safetensors_header parse_safetensors_header(std::span<const std::byte> fi
     if (key == "__metadata__") {
       if (!value.is_object())
         throw error(what, at_file(path) + ", __metadata__",
-                    "__metadata__ is not an object of strings (got " + detail::json_snippet(value) + ")");
+                    "__metadata__ is not an object of strings (got " + json_snippet(value) + ")");
       for (const auto& [mk, mv] : value.items()) {
         if (!mv.is_string())
           throw error(what, at_file(path) + ", __metadata__['" + mk + "']",
-                      "metadata values must be strings (got " + detail::json_snippet(mv) + ")");
+                      "metadata values must be strings (got " + json_snippet(mv) + ")");
         h.metadata.emplace(mk, mv.get<std::string>());
       }
       continue;

@@ -52,6 +52,7 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/types.hpp"
+#include "kplug/io/json.hpp"
 #include "kplug/io/safetensors.hpp"
 #include "kplug/kb/knowledge_base.hpp"
 #include "kplug/plugin/checksum.hpp"
@@ -205,39 +206,11 @@ inline bool is_option_name(std::string_view s) noexcept {
   return true;
 }
 
-// Parses JSON rejecting duplicate keys at any level and nesting beyond `max_depth`.
-inline nlohmann::json parse_json_strict(std::string_view text, const char* what, std::string_view where,
-                                        int max_depth) {
-  std::vector<std::unordered_set<std::string>> keys;
-  int open = 0;
-  auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) -> bool {
-    using ev = nlohmann::json::parse_event_t;
-    if (event == ev::object_start || event == ev::array_start) {
-      if (++open > max_depth) throw error(what, std::string(where), "the JSON nests deeper than the format allows");
-      if (event == ev::object_start) keys.emplace_back();
-    } else if (event == ev::object_end) {
-      keys.pop_back();
-      --open;
-    } else if (event == ev::array_end) {
-      --open;
-    } else if (event == ev::key) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (!keys.back().insert(k).second) throw error(what, std::string(where), "duplicate JSON key '" + k + "'");
-    }
-    return true;
-  };
-  try {
-    return nlohmann::json::parse(text.begin(), text.end(), callback);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-    throw error(what, std::string(where), std::string("invalid JSON: ") + e.what());
-  }
-}
-
 // An object with exactly the keys in `required` plus any of `optional`.
 inline void require_keys(const nlohmann::json& obj, std::initializer_list<std::string_view> required,
                          std::initializer_list<std::string_view> optional, const char* what,
                          const std::string& where) {
-  if (!obj.is_object()) throw error(what, where, "expected a JSON object, got " + io::detail::json_snippet(obj));
+  if (!obj.is_object()) throw error(what, where, "expected a JSON object, got " + io::json_snippet(obj));
   for (const auto& [k, v] : obj.items()) {
     (void)v;
     bool known = false;
@@ -253,12 +226,12 @@ inline token_id json_token(const nlohmann::json& v, const char* what, const std:
   if (v.is_number_unsigned() && v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<token_id>::max()))
     return static_cast<token_id>(v.get<std::uint64_t>());
   if (v.is_number_integer() && !v.is_number_unsigned())
-    throw error(what, where, "token id " + io::detail::json_snippet(v) + " is negative");
-  throw error(what, where, "expected a token id (an integer in [0, 2^31)), got " + io::detail::json_snippet(v));
+    throw error(what, where, "token id " + io::json_snippet(v) + " is negative");
+  throw error(what, where, "expected a token id (an integer in [0, 2^31)), got " + io::json_snippet(v));
 }
 
 inline std::vector<token_id> json_tokens(const nlohmann::json& v, const char* what, const std::string& where) {
-  if (!v.is_array()) throw error(what, where, "expected an array of token ids, got " + io::detail::json_snippet(v));
+  if (!v.is_array()) throw error(what, where, "expected an array of token ids, got " + io::json_snippet(v));
   std::vector<token_id> out;
   for (std::size_t i = 0; i < v.size(); ++i) out.push_back(json_token(v[i], what, where + "[" + std::to_string(i) + "]"));
   return out;
@@ -307,17 +280,19 @@ inline std::string splice_format_to_json(const splice::splice_format& format) {
 inline splice::splice_format splice_format_from_json(std::string_view json, std::string_view where) {
   constexpr const char* what = "read splice format";
   const std::string at(where);
-  const nlohmann::json root = detail::parse_json_strict(json, what, where, 4);
+  io::json_parse_options strict;
+  strict.max_depth = 4;  // root > elements/markers > marker > token list
+  const nlohmann::json root = io::parse_json(json, what, where, strict);
   detail::require_keys(root, {"elements", "share_entity_position", "markers"}, {}, what, at);
   const auto& els = root["elements"];
-  if (!els.is_array()) throw error(what, at + ", elements", "expected an array, got " + io::detail::json_snippet(els));
+  if (!els.is_array()) throw error(what, at + ", elements", "expected an array, got " + io::json_snippet(els));
   std::vector<splice::group_element> elements;
   for (std::size_t i = 0; i < els.size(); ++i) {
     const std::string w = at + ", elements[" + std::to_string(i) + "]";
     const auto& e = els[i];
     if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string())
       throw error(what, w, "expected {\"kind\": \"literal\"|\"entity\"|\"mention\", ...}, got " +
-                               io::detail::json_snippet(e));
+                               io::json_snippet(e));
     const auto& kind = e["kind"].get_ref<const std::string&>();
     if (kind == "literal") {
       detail::require_keys(e, {"kind", "token"}, {}, what, w);
@@ -331,9 +306,9 @@ inline splice::splice_format splice_format_from_json(std::string_view json, std:
   }
   const auto& share = root["share_entity_position"];
   if (!share.is_boolean())
-    throw error(what, at + ", share_entity_position", "expected true or false, got " + io::detail::json_snippet(share));
+    throw error(what, at + ", share_entity_position", "expected true or false, got " + io::json_snippet(share));
   const auto& ms = root["markers"];
-  if (!ms.is_array()) throw error(what, at + ", markers", "expected an array, got " + io::detail::json_snippet(ms));
+  if (!ms.is_array()) throw error(what, at + ", markers", "expected an array, got " + io::json_snippet(ms));
   std::vector<splice::marker_pair> markers;
   for (std::size_t i = 0; i < ms.size(); ++i) {
     const std::string w = at + ", markers[" + std::to_string(i) + "]";
