@@ -4,7 +4,7 @@
 //
 // The enumerators follow the safetensors reference's Dtype enum: its writer
 // lays tensors out in descending order of that enum, so the order is part of
-// the format (see io/safetensors/format.hpp).
+// the format (see io/safetensors/writer.hpp).
 #pragma once
 
 #include <cstddef>
