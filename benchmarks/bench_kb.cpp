@@ -45,7 +45,7 @@ class bench_files {
     if (one_gib_.empty()) {
       one_gib_ = dir_ + "/one_gib.npy";
       constexpr index_t rows = index_t{1} << 21;
-      const std::string header = kplug::io::npy_header_bytes(kplug::io::npy_dtype::float32, {rows, 128});
+      const std::string header = kplug::io::npy_header_bytes(kplug::io::dtype::f32, {rows, 128});
       const int fd = ::open(one_gib_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd < 0 || ::write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()) ||
           ::ftruncate(fd, static_cast<off_t>(header.size() + (std::size_t{1} << 30))) != 0)

@@ -208,7 +208,7 @@ TEST(BertBackend, HalfPrecisionAndUnprefixedCheckpointsGiveTheSameModel) {
   const std::string half = tmp.file("half");
   rewrite(tiny_mlm, half, [](const kplug::io::tensor_view& t) -> std::optional<kplug::io::named_tensor> {
     auto n = same(t);
-    if (t.dtype() != kplug::io::tensor_dtype::f32) return n;
+    if (t.dtype() != kplug::io::dtype::f32) return n;
     const auto v = t.values<float>();
     std::vector<std::byte> bytes(v.size() * 2);
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -217,7 +217,7 @@ TEST(BertBackend, HalfPrecisionAndUnprefixedCheckpointsGiveTheSameModel) {
     }
     static std::deque<std::vector<std::byte>> store;
     n.bytes = store.emplace_back(std::move(bytes));
-    n.dtype = kplug::io::tensor_dtype::f16;
+    n.dtype = kplug::io::dtype::f16;
     return n;
   }, keep);
   // BertModel naming: the base tensors without "bert.", the head dropped.

@@ -30,7 +30,7 @@ using kplug_test::fixture;
 std::vector<std::int32_t> int32_of(const std::string& path) {
   const auto a = kplug::io::open_npy(path);
   std::vector<std::int32_t> out;
-  if (a.header().dtype == kplug::io::npy_dtype::int64) {
+  if (a.header().dtype == kplug::io::dtype::i64) {
     for (const auto v : a.values<std::int64_t>()) out.push_back(static_cast<std::int32_t>(v));
   } else {
     const auto v = a.values<std::int32_t>();

@@ -41,7 +41,7 @@ TEST(EmbeddingTable, GathersFloat32RowsWithoutCopyingTheTable) {
   const embedding_table t = kplug::kb::open_embedding_table(dir.file("t.npy"));
   EXPECT_EQ(t.rows(), 4);
   EXPECT_EQ(t.dim(), 3);
-  EXPECT_EQ(t.dtype(), kplug::io::npy_dtype::float32);
+  EXPECT_EQ(t.dtype(), kplug::io::dtype::f32);
   EXPECT_TRUE(t.is_memory_mapped());
   EXPECT_EQ(t.source(), dir.file("t.npy"));
   const std::vector<row_index> rows{3, 0, kplug::no_row, 3, 1};
@@ -62,7 +62,7 @@ TEST(EmbeddingTable, GathersFloat16RowsAsFloat32) {
   const auto v = table_values();
   kplug::io::write_npy_float16(dir.file("h.npy"), matrix_view<const float>(v.data(), 4, 3));
   const embedding_table t = kplug::kb::open_embedding_table(dir.file("h.npy"));
-  EXPECT_EQ(t.dtype(), kplug::io::npy_dtype::float16);
+  EXPECT_EQ(t.dtype(), kplug::io::dtype::f16);
   const std::vector<row_index> rows{2, kplug::no_row, 1, 0, 3, 3, 2, 1, 0};  // > 8 rows
   matrix<float> out(9, 3);
   t.gather(rows, out.view());
@@ -75,7 +75,7 @@ TEST(EmbeddingTable, Float16ConversionOfAWideRowIsExact) {
   temp_dir dir;
   const std::vector<std::uint16_t> bits{0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x0400, 0x3555, 0x8000, 0x0000, 0x3c01,
                                         0x4248, 0xfbff, 0x1400, 0x5640, 0x2e66, 0xb800, 0x7800, 0x0200, 0x3bff};
-  kplug::io::write_npy(dir.file("h.npy"), kplug::io::npy_dtype::float16, {1, 19}, std::as_bytes(std::span(bits)));
+  kplug::io::write_npy(dir.file("h.npy"), kplug::io::dtype::f16, {1, 19}, std::as_bytes(std::span(bits)));
   const embedding_table t = kplug::kb::open_embedding_table(dir.file("h.npy"));
   matrix<float> out(1, 19);
   t.gather(std::vector<row_index>{0}, out.view());

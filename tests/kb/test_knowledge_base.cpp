@@ -58,7 +58,7 @@ TEST(KnowledgeBase, OpensFloat16NpyWithTabRowsMap) {
   kplug::io::write_npy_float16(dir.file("emb16.npy"), kplug::matrix_view<const float>(v.data(), 3, 2));
   dir.write("rows.tsv", "paris\t1\nberlin\t2\n");
   const knowledge_base kb = kplug::kb::open_knowledge_base(dir.file("emb16.npy"), dir.file("rows.tsv"), "cities");
-  EXPECT_EQ(kb.table().dtype(), kplug::io::npy_dtype::float16);
+  EXPECT_EQ(kb.table().dtype(), kplug::io::dtype::f16);
   EXPECT_EQ(kb.size(), 2u);
   matrix<float> out(1, 2);
   kb.gather(std::vector<row_index>{*kb.find("berlin")}, out.view());

@@ -135,7 +135,7 @@ TEST(PluginFile, StoresTheDocumentedMetadataKeys) {
             R"({"elements":[{"kind":"entity"},{"kind":"literal","token":17},{"kind":"mention"}],)"
             R"("markers":[{"close":[3],"open":[3]},{"close":[],"open":[4,5]}],"share_entity_position":false})");
   // The tensors, float32, as the affine kind documents them.
-  EXPECT_EQ(f.tensor("weight").dtype(), kplug::io::tensor_dtype::f32);
+  EXPECT_EQ(f.tensor("weight").dtype(), kplug::io::dtype::f32);
   EXPECT_EQ(std::vector<index_t>(f.tensor("weight").shape().begin(), f.tensor("weight").shape().end()),
             (std::vector<index_t>{d_model, d_kb}));
   EXPECT_EQ(f.size(), 2u);

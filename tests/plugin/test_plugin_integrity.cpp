@@ -258,7 +258,7 @@ TEST(PluginChecksum, MetadataSumFollowsTheDocumentedLayout) {
   std::string bytes(8, '\0');
   std::memcpy(bytes.data(), values, 8);
   const std::string tensor = le64(1) + "w" + le64(3) + "F32" + le64(1) + le64(2) + le64(8) + bytes;
-  EXPECT_EQ(kplug::plugin::tensor_checksum("w", kplug::io::tensor_dtype::f32, shape,
+  EXPECT_EQ(kplug::plugin::tensor_checksum("w", kplug::io::dtype::f32, shape,
                                            std::as_bytes(std::span<const float>(values))),
             kplug::xxh64(tensor));
 }

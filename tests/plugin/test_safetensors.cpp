@@ -24,7 +24,7 @@ namespace {
 using kplug::index_t;
 using kplug::io::named_tensor;
 using kplug::io::safetensors_file;
-using kplug::io::tensor_dtype;
+using kplug::io::dtype;
 using kplug_test::temp_dir;
 
 std::string u64le(std::uint64_t v) {
@@ -107,7 +107,7 @@ TEST(SafetensorsWriter, OrdersByDescendingDtypeThenNameLikeTheReference) {
       kplug::io::make_tensor("a", {3}, a),
       kplug::io::make_tensor("b", {2}, b),
       kplug::io::make_tensor("c", {1}, c),
-      {"d", tensor_dtype::f16, {1}, std::as_bytes(std::span<const std::uint16_t>(d))},
+      {"d", dtype::f16, {1}, std::as_bytes(std::span<const std::uint16_t>(d))},
       kplug::io::make_tensor("a2", {1}, b2),
   };
   const kplug::io::safetensors_metadata md{{"z", "last"}, {"a", "first \"quoted\"\n"}};
@@ -132,15 +132,15 @@ TEST(SafetensorsRoundTrip, EveryDtypeIsReadBackExactlyAndAligned) {
   std::vector<std::vector<std::byte>> storage;
   std::vector<named_tensor> ts;
   std::size_t k = 0;
-  for (const tensor_dtype t : kplug::io::detail::all_tensor_dtypes) {
+  for (const dtype t : kplug::io::all_dtypes) {
     const std::vector<index_t> shape{3, static_cast<index_t>(k % 3 + 1)};
     const std::size_t n = 3 * (k % 3 + 1) * kplug::io::dtype_size(t);
     std::vector<std::byte> bytes(n);
     for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<std::byte>((k * 31 + i * 7 + 1) & 0xff);
-    if (t == tensor_dtype::boolean)
+    if (t == dtype::boolean)
       for (auto& b : bytes) b = static_cast<std::byte>(static_cast<unsigned>(b) & 1u);
     storage.push_back(std::move(bytes));
-    ts.push_back({"t_" + std::string(kplug::io::dtype_name(t)), t, shape, storage.back()});
+    ts.push_back({"t_" + std::string(kplug::io::safetensors_dtype_name(t)), t, shape, storage.back()});
     ++k;
   }
   const std::string path = dir.file("all.safetensors");
@@ -226,8 +226,8 @@ TEST(SafetensorsConvert, HalfBfloatAndDoubleWidenToFloat) {
   const std::vector<std::uint16_t> bf16{0x3f80, 0x4049, 0xc2f7};
   const std::vector<double> f64{0.1, -1e300};
   const std::vector<named_tensor> ts{
-      {"h", tensor_dtype::f16, {5}, std::as_bytes(std::span<const std::uint16_t>(f16))},
-      {"b", tensor_dtype::bf16, {3}, std::as_bytes(std::span<const std::uint16_t>(bf16))},
+      {"h", dtype::f16, {5}, std::as_bytes(std::span<const std::uint16_t>(f16))},
+      {"b", dtype::bf16, {3}, std::as_bytes(std::span<const std::uint16_t>(bf16))},
       kplug::io::make_tensor("d", {2}, f64),
   };
   kplug::io::write_safetensors(dir.file("c"), ts);
@@ -314,10 +314,10 @@ std::vector<bad_case> bad_cases() {
   v.push_back({"header too small", u64le(1) + "{", {"cannot hold"}});
   v.push_back({"not starting with {", raw_file("[]"), {"does not start with '{'"}});
   v.push_back({"leading space", raw_file(" {}"), {"does not start with '{'"}});
-  v.push_back({"invalid JSON", raw_file("{\"a\":"), {"not valid JSON"}});
-  v.push_back({"trailing garbage in header", raw_file("{} x"), {"not valid JSON"}});
-  v.push_back({"number beyond double's range", raw_file("{\"a\":1e999}"), {"not valid JSON", "number overflow"}});
-  v.push_back({"invalid UTF-8", raw_file("{\"\xff\xfe\":1}"), {"not valid JSON"}});
+  v.push_back({"invalid JSON", raw_file("{\"a\":"), {"invalid JSON"}});
+  v.push_back({"trailing garbage in header", raw_file("{} x"), {"invalid JSON"}});
+  v.push_back({"number beyond double's range", raw_file("{\"a\":1e999}"), {"invalid JSON", "number overflow"}});
+  v.push_back({"invalid UTF-8", raw_file("{\"\xff\xfe\":1}"), {"invalid JSON"}});
   v.push_back({"entry not an object", raw_file("{" + entry("a", "5") + "}"), {"tensor 'a'", "not an object"}});
   v.push_back({"missing dtype", raw_file("{" + entry("a", R"({"shape":[1],"data_offsets":[0,4]})") + "}", zeros(4)),
                {"tensor 'a'", "no 'dtype'"}});
@@ -568,15 +568,15 @@ TEST(SafetensorsWriterErrors, AFailedWriteKeepsTheOldFileAndLeavesNoTemporary) {
 }
 
 TEST(SafetensorsDtype, NamesAndSizesFollowTheFormat) {
-  EXPECT_EQ(kplug::io::parse_dtype("BF16"), tensor_dtype::bf16);
-  EXPECT_EQ(kplug::io::parse_dtype("F8_E4M3"), tensor_dtype::f8_e4m3);
-  EXPECT_FALSE(kplug::io::parse_dtype("F4").has_value());
-  EXPECT_EQ(kplug::io::dtype_size(tensor_dtype::boolean), 1u);
-  EXPECT_EQ(kplug::io::dtype_size(tensor_dtype::bf16), 2u);
-  EXPECT_EQ(kplug::io::dtype_size(tensor_dtype::u32), 4u);
-  EXPECT_EQ(kplug::io::dtype_size(tensor_dtype::i64), 8u);
-  for (const tensor_dtype t : kplug::io::detail::all_tensor_dtypes)
-    EXPECT_EQ(kplug::io::parse_dtype(kplug::io::dtype_name(t)), t);
+  EXPECT_EQ(kplug::io::parse_safetensors_dtype("BF16"), dtype::bf16);
+  EXPECT_EQ(kplug::io::parse_safetensors_dtype("F8_E4M3"), dtype::f8_e4m3);
+  EXPECT_FALSE(kplug::io::parse_safetensors_dtype("F4").has_value());
+  EXPECT_EQ(kplug::io::dtype_size(dtype::boolean), 1u);
+  EXPECT_EQ(kplug::io::dtype_size(dtype::bf16), 2u);
+  EXPECT_EQ(kplug::io::dtype_size(dtype::u32), 4u);
+  EXPECT_EQ(kplug::io::dtype_size(dtype::i64), 8u);
+  for (const dtype t : kplug::io::all_dtypes)
+    EXPECT_EQ(kplug::io::parse_safetensors_dtype(kplug::io::safetensors_dtype_name(t)), t);
 }
 
 }  // namespace

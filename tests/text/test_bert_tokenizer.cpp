@@ -185,7 +185,7 @@ TEST(BertTokenizer, FromDirectoryReadsTokenizerConfig) {
 
   const std::string config = dir.file("tokenizer_config.json");
   dir.write("tokenizer_config.json", R"({"do_lower_case": "yes"})");
-  KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "'do_lower_case' must be true or false");
+  KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "\"do_lower_case\"", "must be true or false");
   dir.write("tokenizer_config.json", R"({"do_basic_tokenize": false})");
   KPLUG_EXPECT_ERROR(bert_tokenizer::from_directory(dir.path()), config, "do_basic_tokenize");
   dir.write("tokenizer_config.json", R"({"never_split": ["foo"]})");

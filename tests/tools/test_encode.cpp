@@ -78,7 +78,7 @@ TEST(encode_minilm, matches_pytorch_and_in_process_encoding) {
   }
 
   const kplug::io::npy_array hidden = kplug::io::open_npy(dir.file("out/hidden.npy"));
-  ASSERT_EQ(hidden.dtype(), kplug::io::npy_dtype::float32);
+  ASSERT_EQ(hidden.dtype(), kplug::io::dtype::f32);
   ASSERT_EQ(hidden.ndim(), 2u);
   ASSERT_EQ(hidden.shape()[0], offsets.back());
   ASSERT_EQ(hidden.shape()[1], 384);

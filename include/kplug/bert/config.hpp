@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"  // index_t
 #include "kplug/core/types.hpp"
+#include "kplug/io/json.hpp"
 #include "kplug/io/mapped_file.hpp"
 
 namespace kplug::bert {
@@ -51,7 +54,8 @@ struct bert_config {
 
 // Parses a config.json document; `source` names it in errors.
 bert_config parse_bert_config(const nlohmann::json& doc, const std::string& source);
-// Reads and parses a config.json file of at most limits.max_json_file_bytes.
+// Reads and parses a config.json file of at most limits.max_json_file_bytes,
+// strictly (io::parse_json: invalid JSON names the byte, a repeated key is an error).
 bert_config load_bert_config(const std::string& path, const input_limits& limits = {});
 
 std::string_view activation_name(activation a) noexcept;
@@ -81,26 +85,23 @@ inline std::string_view head_kind_name(head_kind h) noexcept {
 
 namespace detail {
 
+inline constexpr const char* config_what = "reading a BERT config";
+
 inline index_t config_positive(const nlohmann::json& doc, const char* key, const std::string& source,
                                bool required = true, index_t fallback = 0) {
-  const auto it = doc.find(key);
-  if (it == doc.end()) {
-    if (required) throw error("reading a BERT config", source, std::string("has no \"") + key + "\"");
-    return fallback;
-  }
-  if (!it->is_number_integer() || it->get<std::int64_t>() <= 0)
-    throw error("reading a BERT config", source + ": \"" + key + "\"",
-                "must be a positive integer, found " + it->dump());
-  return it->get<std::int64_t>();
+  const std::optional<std::int64_t> v =
+      required ? io::json_required<std::int64_t>(doc, key, config_what, source)
+               : io::json_optional<std::int64_t>(doc, key, config_what, source);
+  if (!v) return fallback;
+  if (*v <= 0)
+    throw error(config_what, io::json_key_where(source, key),
+                "must be a positive integer, found " + std::to_string(*v));
+  return *v;
 }
 
 inline std::string config_string(const nlohmann::json& doc, const char* key, const std::string& source,
                                  const char* fallback) {
-  const auto it = doc.find(key);
-  if (it == doc.end() || it->is_null()) return fallback;
-  if (!it->is_string())
-    throw error("reading a BERT config", source + ": \"" + key + "\"", "must be a string, found " + it->dump());
-  return it->get<std::string>();
+  return io::json_optional<std::string>(doc, key, config_what, source).value_or(fallback);
 }
 
 }  // namespace detail
@@ -147,10 +148,12 @@ inline bert_config parse_bert_config(const nlohmann::json& doc, const std::strin
                 "hidden_size " + std::to_string(c.hidden_size) + " is not a multiple of num_attention_heads " +
                     std::to_string(c.num_heads));
 
-  if (const auto it = doc.find("layer_norm_eps"); it != doc.end()) {
-    if (!it->is_number() || !(it->get<double>() > 0) || !std::isfinite(it->get<double>()))
-      throw error(what, source + ": \"layer_norm_eps\"", "must be a positive number, found " + it->dump());
-    c.layer_norm_eps = static_cast<float>(it->get<double>());
+  if (doc.contains("layer_norm_eps")) {
+    const double eps = io::json_required<double>(doc, "layer_norm_eps", what, source);
+    if (!(eps > 0) || !std::isfinite(eps))
+      throw error(what, io::json_key_where(source, "layer_norm_eps"),
+                  "must be a positive number, found " + io::json_snippet(doc["layer_norm_eps"]));
+    c.layer_norm_eps = static_cast<float>(eps);
   }
 
   const std::string act = detail::config_string(doc, "hidden_act", source, "gelu");
@@ -187,13 +190,7 @@ inline bert_config load_bert_config(const std::string& path, const input_limits&
   if (file.size() > limits.max_json_file_bytes)
     throw limit_exceeded("reading a BERT config", path, "a file of " + std::to_string(file.size()) + " bytes",
                          limits.max_json_file_bytes, "max_json_file_bytes");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(file.text());
-  } catch (const nlohmann::json::exception& e) {
-    throw error("reading a BERT config", path, std::string("is not valid JSON: ") + e.what());
-  }
-  return parse_bert_config(doc, path);
+  return parse_bert_config(io::parse_json(file.text(), detail::config_what, path), path);
 }
 
 }  // namespace kplug::bert

@@ -148,13 +148,13 @@ inline std::optional<io::tensor_view> bert_weights::find_any(const std::string& 
 
 inline std::span<const float> bert_weights::floats_of(const io::tensor_view& t) {
   const auto count = static_cast<std::size_t>(t.element_count());
-  if (t.dtype() == io::tensor_dtype::f32 &&
+  if (t.dtype() == io::dtype::f32 &&
       reinterpret_cast<std::uintptr_t>(t.bytes().data()) % alignof(float) == 0)
     return t.values<float>();
   const auto dt = t.dtype();
-  if (dt != io::tensor_dtype::f32 && dt != io::tensor_dtype::f16 && dt != io::tensor_dtype::bf16 &&
-      dt != io::tensor_dtype::f64)
-    fail(t.name(), "has dtype " + std::string(io::dtype_name(dt)) + "; weights must be F32, F16, BF16 or F64");
+  if (dt != io::dtype::f32 && dt != io::dtype::f16 && dt != io::dtype::bf16 &&
+      dt != io::dtype::f64)
+    fail(t.name(), "has dtype " + std::string(io::safetensors_dtype_name(dt)) + "; weights must be F32, F16, BF16 or F64");
   auto& copy = owned_.emplace_back(count);
   t.to_float32(copy);
   return copy;

@@ -17,13 +17,10 @@
 
 #include <bit>
 #include <cctype>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +30,8 @@
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/detail/half.hpp"
+#include "kplug/io/atomic_file.hpp"
+#include "kplug/io/dtype.hpp"
 #include "kplug/io/mapped_file.hpp"
 
 namespace kplug::io {
@@ -40,39 +39,16 @@ namespace kplug::io {
 static_assert(std::endian::native == std::endian::little,
               "kplug's .npy reader maps little-endian data directly and needs a little-endian host");
 
-// The element types kplug reads and writes (always little-endian on disk).
-enum class npy_dtype : std::uint8_t {
-  float16,
-  float32,
-  float64,
-  int8,
-  int16,
-  int32,
-  int64,
-  uint8,
-  uint16,
-  uint32,
-  uint64,
-};
-
-constexpr std::size_t npy_item_size(npy_dtype t) noexcept;
-// "float32", "int64", ...
-constexpr std::string_view npy_dtype_name(npy_dtype t) noexcept;
-// The numpy descr written to files: "<f4", "|u1", ...
-constexpr std::string_view npy_descr(npy_dtype t) noexcept;
-
-// The dtype of a C++ element type (float16 has no C++ type here: it is
-// reached through npy_array::bytes() or kb::embedding_table).
+// .npy files hold the io::dtype elements with a numpy descr (npy_descr(t) not
+// empty), always little-endian on disk.
 template <class T>
-struct npy_dtype_of;
-template <class T>
-concept npy_element = requires { npy_dtype_of<std::remove_const_t<T>>::value; };
+concept npy_element = dtype_element<T> && !npy_descr(dtype_of<std::remove_const_t<T>>::value).empty();
 
 // What the header says, validated against the file it came from.
 struct npy_header {
   int major_version = 1;
   int minor_version = 0;
-  npy_dtype dtype = npy_dtype::float32;
+  io::dtype dtype = io::dtype::f32;
   bool fortran_order = false;
   std::vector<index_t> shape;       // empty for a 0-d (scalar) array
   std::uint64_t data_offset = 0;    // byte of the file where the data starts
@@ -94,7 +70,7 @@ class npy_array {
 
   const std::string& path() const noexcept { return file_.path(); }
   const npy_header& header() const noexcept { return header_; }
-  npy_dtype dtype() const noexcept { return header_.dtype; }
+  io::dtype dtype() const noexcept { return header_.dtype; }
   std::span<const index_t> shape() const noexcept { return header_.shape; }
   std::size_t ndim() const noexcept { return header_.shape.size(); }
   std::uint64_t size() const noexcept { return header_.element_count; }
@@ -111,7 +87,7 @@ class npy_array {
   matrix_view<const T> as_matrix() const;
 
  private:
-  void require_dtype(npy_dtype wanted, const char* what) const;
+  void require_dtype(io::dtype wanted, const char* what) const;
 
   mapped_file file_;
   npy_header header_;
@@ -121,9 +97,10 @@ npy_array open_npy(std::string path);
 
 // Writes a C-order .npy file (version 1.0, or 2.0 when the header needs it),
 // header padded to 64 bytes as numpy does. `data` must hold exactly
-// product(shape) * item size bytes. The file is written under a temporary
-// name and renamed, so a failed write never leaves a truncated table behind.
-void write_npy(const std::string& path, npy_dtype dtype, const std::vector<index_t>& shape,
+// product(shape) * item size bytes. The file is written through an
+// atomic_file (io/atomic_file.hpp): a failed write never leaves a truncated
+// table behind, and the previous file stays until the new one is complete.
+void write_npy(const std::string& path, io::dtype dtype, const std::vector<index_t>& shape,
                std::span<const std::byte> data);
 template <npy_element T>
 void write_npy(const std::string& path, const std::vector<index_t>& shape, std::span<const T> values);
@@ -139,80 +116,12 @@ void write_npy_float16(const std::string& path, matrix_view<const float> m);
 
 // The preamble + header bytes write_npy puts before the data (for writers that
 // stream the data themselves).
-std::string npy_header_bytes(npy_dtype dtype, const std::vector<index_t>& shape);
+std::string npy_header_bytes(io::dtype dtype, const std::vector<index_t>& shape);
 
 // ---------------------------------------------------------------------------
 // Implementation
 // ---------------------------------------------------------------------------
 
-constexpr std::size_t npy_item_size(npy_dtype t) noexcept {
-  switch (t) {
-    case npy_dtype::int8:
-    case npy_dtype::uint8: return 1;
-    case npy_dtype::float16:
-    case npy_dtype::int16:
-    case npy_dtype::uint16: return 2;
-    case npy_dtype::float32:
-    case npy_dtype::int32:
-    case npy_dtype::uint32: return 4;
-    case npy_dtype::float64:
-    case npy_dtype::int64:
-    case npy_dtype::uint64: return 8;
-  }
-  return 0;
-}
-
-constexpr std::string_view npy_dtype_name(npy_dtype t) noexcept {
-  switch (t) {
-    case npy_dtype::float16: return "float16";
-    case npy_dtype::float32: return "float32";
-    case npy_dtype::float64: return "float64";
-    case npy_dtype::int8: return "int8";
-    case npy_dtype::int16: return "int16";
-    case npy_dtype::int32: return "int32";
-    case npy_dtype::int64: return "int64";
-    case npy_dtype::uint8: return "uint8";
-    case npy_dtype::uint16: return "uint16";
-    case npy_dtype::uint32: return "uint32";
-    case npy_dtype::uint64: return "uint64";
-  }
-  return "?";
-}
-
-constexpr std::string_view npy_descr(npy_dtype t) noexcept {
-  switch (t) {
-    case npy_dtype::float16: return "<f2";
-    case npy_dtype::float32: return "<f4";
-    case npy_dtype::float64: return "<f8";
-    case npy_dtype::int8: return "|i1";
-    case npy_dtype::int16: return "<i2";
-    case npy_dtype::int32: return "<i4";
-    case npy_dtype::int64: return "<i8";
-    case npy_dtype::uint8: return "|u1";
-    case npy_dtype::uint16: return "<u2";
-    case npy_dtype::uint32: return "<u4";
-    case npy_dtype::uint64: return "<u8";
-  }
-  return "?";
-}
-
-#define KPLUG_DETAIL_NPY_DTYPE_OF(type, tag)                             \
-  template <>                                                            \
-  struct npy_dtype_of<type> {                                            \
-    static constexpr npy_dtype value = npy_dtype::tag;                   \
-    static_assert(sizeof(type) == npy_item_size(npy_dtype::tag), #type); \
-  };
-KPLUG_DETAIL_NPY_DTYPE_OF(float, float32)
-KPLUG_DETAIL_NPY_DTYPE_OF(double, float64)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::int8_t, int8)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::int16_t, int16)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::int32_t, int32)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::int64_t, int64)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::uint8_t, uint8)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::uint16_t, uint16)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::uint32_t, uint32)
-KPLUG_DETAIL_NPY_DTYPE_OF(std::uint64_t, uint64)
-#undef KPLUG_DETAIL_NPY_DTYPE_OF
 
 namespace detail {
 
@@ -376,25 +285,17 @@ class npy_header_parser {
     if (shape.size() == 1 && !trailing_comma)
       fail(open, "a one-element 'shape' needs a trailing comma, as in (3,); (3) is not a tuple");
   }
-  npy_dtype parse_descr(std::string_view d, std::size_t pos) const {
+  io::dtype parse_descr(std::string_view d, std::size_t pos) const {
     const std::string shown = "'" + printable(d) + "'";
     if (d.size() != 3) fail(pos, "unsupported dtype " + shown + supported());
     const char order = d[0];
     const std::string_view code = d.substr(1);
-    npy_dtype t{};
-    if (code == "f2") t = npy_dtype::float16;
-    else if (code == "f4") t = npy_dtype::float32;
-    else if (code == "f8") t = npy_dtype::float64;
-    else if (code == "i1") t = npy_dtype::int8;
-    else if (code == "i2") t = npy_dtype::int16;
-    else if (code == "i4") t = npy_dtype::int32;
-    else if (code == "i8") t = npy_dtype::int64;
-    else if (code == "u1") t = npy_dtype::uint8;
-    else if (code == "u2") t = npy_dtype::uint16;
-    else if (code == "u4") t = npy_dtype::uint32;
-    else if (code == "u8") t = npy_dtype::uint64;
-    else fail(pos, "unsupported dtype " + shown + supported());
-    const bool single_byte = npy_item_size(t) == 1;
+    const auto known = std::find_if(std::begin(all_dtypes), std::end(all_dtypes), [&](dtype k) {
+      return !npy_descr(k).empty() && npy_descr(k).substr(1) == code;
+    });
+    if (known == std::end(all_dtypes)) fail(pos, "unsupported dtype " + shown + supported());
+    const dtype t = *known;
+    const bool single_byte = dtype_size(t) == 1;
     if (order == '>' && !single_byte)
       fail(pos, "big-endian dtype " + shown + " is not supported; save it as little-endian (arr.astype('<" +
                     std::string(code) + "'))");
@@ -448,7 +349,7 @@ inline npy_header parse_npy_header(std::span<const std::byte> file, std::string_
   detail::npy_header_parser(text, preamble, path).parse(h);
   h.data_offset = preamble + header_len;
 
-  const std::size_t item = npy_item_size(h.dtype);
+  const std::size_t item = dtype_size(h.dtype);
   if (h.fortran_order && h.shape.size() > 1)
     throw error(what, at_offset(path, preamble),
                 "fortran_order True (column-major) arrays are not supported; save with "
@@ -475,13 +376,13 @@ inline npy_header parse_npy_header(std::span<const std::byte> file, std::string_
   const std::uint64_t available = size - h.data_offset;
   if (h.data_bytes > available)
     throw error(what, at_offset(path, h.data_offset),
-                "shape " + detail::shape_string(h.shape) + " of " + std::string(npy_dtype_name(h.dtype)) +
+                "shape " + detail::shape_string(h.shape) + " of " + std::string(dtype_name(h.dtype)) +
                     " needs " + std::to_string(h.data_bytes) + " bytes of data but the file holds only " +
                     std::to_string(available) + " after the header (truncated file or lying header)");
   if (h.data_bytes < available)
     throw error(what, at_offset(path, h.data_offset + h.data_bytes),
                 "the file holds " + std::to_string(available) + " bytes of data but shape " +
-                    detail::shape_string(h.shape) + " of " + std::string(npy_dtype_name(h.dtype)) +
+                    detail::shape_string(h.shape) + " of " + std::string(dtype_name(h.dtype)) +
                     " needs only " + std::to_string(h.data_bytes) + " (trailing bytes; wrong shape?)");
   if (h.data_offset % item != 0)
     throw error(what, at_offset(path, h.data_offset),
@@ -499,16 +400,16 @@ inline const std::byte* npy_array::data() const noexcept {
   return file_.data() == nullptr ? nullptr : file_.data() + header_.data_offset;
 }
 
-inline void npy_array::require_dtype(npy_dtype wanted, const char* what) const {
+inline void npy_array::require_dtype(io::dtype wanted, const char* what) const {
   if (header_.dtype != wanted)
     throw error(what, at_file(path()),
-                "the array holds " + std::string(npy_dtype_name(header_.dtype)) + ", not " +
-                    std::string(npy_dtype_name(wanted)));
+                "the array holds " + std::string(dtype_name(header_.dtype)) + ", not " +
+                    std::string(dtype_name(wanted)));
 }
 
 template <npy_element T>
 std::span<const T> npy_array::values() const {
-  require_dtype(npy_dtype_of<std::remove_const_t<T>>::value, "view .npy array values");
+  require_dtype(dtype_of<std::remove_const_t<T>>::value, "view .npy array values");
   // Alignment is guaranteed: the map is page-aligned and the data offset a
   // multiple of the item size (checked when parsing).
   return {reinterpret_cast<const T*>(data()), static_cast<std::size_t>(header_.element_count)};
@@ -516,7 +417,7 @@ std::span<const T> npy_array::values() const {
 
 template <npy_element T>
 matrix_view<const T> npy_array::as_matrix() const {
-  require_dtype(npy_dtype_of<std::remove_const_t<T>>::value, "view .npy array as a matrix");
+  require_dtype(dtype_of<std::remove_const_t<T>>::value, "view .npy array as a matrix");
   if (header_.shape.size() != 2)
     throw error("view .npy array as a matrix", at_file(path()),
                 "expected a 2-D array, got shape " + detail::shape_string(header_.shape));
@@ -525,7 +426,11 @@ matrix_view<const T> npy_array::as_matrix() const {
 
 inline npy_array open_npy(std::string path) { return npy_array(std::move(path)); }
 
-inline std::string npy_header_bytes(npy_dtype dtype, const std::vector<index_t>& shape) {
+inline std::string npy_header_bytes(io::dtype dtype, const std::vector<index_t>& shape) {
+  if (npy_descr(dtype).empty())
+    throw error("write .npy file", "dtype",
+                std::string(dtype_name(dtype)) + " has no .npy spelling kplug reads back" +
+                    " (float16/32/64, int8/16/32/64, uint8/16/32/64)");
   if (shape.size() > 64)
     throw error("write .npy file", "shape", "more than 64 dimensions (" + std::to_string(shape.size()) + ")");
   for (std::size_t i = 0; i < shape.size(); ++i)
@@ -552,40 +457,13 @@ inline std::string npy_header_bytes(npy_dtype dtype, const std::vector<index_t>&
 
 namespace detail {
 
-struct file_closer {
-  void operator()(std::FILE* f) const noexcept {
-    if (f != nullptr) std::fclose(f);
-  }
-};
-
-// Writes header + chunks produced by `fill(offset, buffer)` into `path` via a
-// temporary file and a rename.
+// Writes header + what `produce(put)` appends to `path` through an atomic_file.
 template <class Produce>
 void write_npy_file(const std::string& path, const std::string& header, Produce&& produce) {
-  const std::string tmp = path + ".kplug-tmp";
-  std::unique_ptr<std::FILE, file_closer> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) throw error("write .npy file", at_file(path), std::string("cannot create: ") + std::strerror(errno));
-  const auto put = [&](const void* p, std::size_t n) {
-    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) {
-      const int e = errno;
-      f.reset();
-      std::remove(tmp.c_str());
-      throw error("write .npy file", at_file(path), std::string("write failed: ") + std::strerror(e));
-    }
-  };
-  put(header.data(), header.size());
-  produce(put);
-  const int rc = std::fclose(f.release());
-  if (rc != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw error("write .npy file", at_file(path), std::string("close failed: ") + std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw error("write .npy file", at_file(path), std::string("rename failed: ") + std::strerror(e));
-  }
+  write_file_atomically(path, "write .npy file", [&](auto& put) {
+    put(header.data(), header.size());
+    produce(put);
+  });
 }
 
 inline std::uint64_t checked_element_count(const std::vector<index_t>& shape, std::size_t item) {
@@ -604,19 +482,19 @@ inline std::uint64_t checked_element_count(const std::vector<index_t>& shape, st
 
 }  // namespace detail
 
-inline void write_npy(const std::string& path, npy_dtype dtype, const std::vector<index_t>& shape,
+inline void write_npy(const std::string& path, io::dtype dtype, const std::vector<index_t>& shape,
                       std::span<const std::byte> data) {
-  const std::uint64_t count = detail::checked_element_count(shape, npy_item_size(dtype));
-  if (count * npy_item_size(dtype) != data.size())
+  const std::uint64_t count = detail::checked_element_count(shape, dtype_size(dtype));
+  if (count * dtype_size(dtype) != data.size())
     throw error("write .npy file", at_file(path),
-                "shape " + detail::shape_string(shape) + " of " + std::string(npy_dtype_name(dtype)) + " needs " +
-                    std::to_string(count * npy_item_size(dtype)) + " bytes, got " + std::to_string(data.size()));
+                "shape " + detail::shape_string(shape) + " of " + std::string(dtype_name(dtype)) + " needs " +
+                    std::to_string(count * dtype_size(dtype)) + " bytes, got " + std::to_string(data.size()));
   detail::write_npy_file(path, npy_header_bytes(dtype, shape), [&](auto& put) { put(data.data(), data.size()); });
 }
 
 template <npy_element T>
 void write_npy(const std::string& path, const std::vector<index_t>& shape, std::span<const T> values) {
-  write_npy(path, npy_dtype_of<std::remove_const_t<T>>::value, shape, std::as_bytes(values));
+  write_npy(path, dtype_of<std::remove_const_t<T>>::value, shape, std::as_bytes(values));
 }
 
 template <npy_element T, class Alloc>
@@ -630,7 +508,7 @@ void write_npy(const std::string& path, matrix_view<T> m) {
   if (m.rows() < 0 || m.cols() < 0) throw error("write .npy file", at_file(path), "negative matrix extent");
   const std::vector<index_t> shape{m.rows(), m.cols()};
   detail::checked_element_count(shape, sizeof(value));
-  detail::write_npy_file(path, npy_header_bytes(npy_dtype_of<value>::value, shape), [&](auto& put) {
+  detail::write_npy_file(path, npy_header_bytes(dtype_of<value>::value, shape), [&](auto& put) {
     for (index_t r = 0; r < m.rows(); ++r) put(m.row(r).data(), static_cast<std::size_t>(m.cols()) * sizeof(value));
   });
 }
@@ -645,7 +523,7 @@ inline void write_npy_float16(const std::string& path, matrix_view<const float> 
   const std::vector<index_t> shape{m.rows(), m.cols()};
   detail::checked_element_count(shape, 2);
   std::vector<std::uint16_t> row(static_cast<std::size_t>(m.cols()));
-  detail::write_npy_file(path, npy_header_bytes(npy_dtype::float16, shape), [&](auto& put) {
+  detail::write_npy_file(path, npy_header_bytes(io::dtype::f16, shape), [&](auto& put) {
     for (index_t r = 0; r < m.rows(); ++r) {
       // Scalar conversion keeps signalling-NaN payloads exactly as given.
       kplug::detail::float_to_half_row_portable(m.row(r).data(), row.data(), row.size());

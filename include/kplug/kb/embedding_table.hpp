@@ -40,7 +40,7 @@ class embedding_table {
 
   index_t rows() const noexcept { return rows_; }
   index_t dim() const noexcept { return dim_; }
-  io::npy_dtype dtype() const noexcept { return dtype_; }
+  io::dtype dtype() const noexcept { return dtype_; }
   bool is_memory_mapped() const noexcept { return mapped_; }
   const std::string& source() const noexcept { return source_; }
 
@@ -62,7 +62,7 @@ class embedding_table {
   io::npy_array array_;
   matrix<float> owned_;
   bool mapped_ = false;
-  io::npy_dtype dtype_ = io::npy_dtype::float32;
+  io::dtype dtype_ = io::dtype::f32;
   index_t rows_ = 0;
   index_t dim_ = 0;
   std::string source_;
@@ -77,10 +77,10 @@ embedding_table open_embedding_table(const std::string& npy_path);
 
 inline embedding_table::embedding_table(io::npy_array array) : array_(std::move(array)), mapped_(true) {
   source_ = array_.path();
-  const io::npy_dtype t = array_.dtype();
-  if (t != io::npy_dtype::float32 && t != io::npy_dtype::float16)
+  const io::dtype t = array_.dtype();
+  if (t != io::dtype::f32 && t != io::dtype::f16)
     throw error("open embedding table", at_file(source_),
-                "dtype " + std::string(io::npy_dtype_name(t)) + " is not supported (float32 or float16 only)");
+                "dtype " + std::string(io::dtype_name(t)) + " is not supported (float32 or float16 only)");
   if (array_.ndim() != 2)
     throw error("open embedding table", at_file(source_),
                 "expected a 2-D rows x dim array, got " + std::to_string(array_.ndim()) + " dimensions");
@@ -92,7 +92,7 @@ inline embedding_table::embedding_table(io::npy_array array) : array_(std::move(
 inline embedding_table::embedding_table(matrix<float> values, std::string source)
     : owned_(std::move(values)),
       mapped_(false),
-      dtype_(io::npy_dtype::float32),
+      dtype_(io::dtype::f32),
       rows_(owned_.rows()),
       dim_(owned_.cols()),
       source_(std::move(source)) {}
@@ -108,7 +108,7 @@ inline void embedding_table::gather(std::span<const row_index> rows, matrix_view
   }
   if (dim_ == 0) return;
   const auto d = static_cast<std::size_t>(dim_);
-  const std::size_t row_bytes = d * io::npy_item_size(dtype_);
+  const std::size_t row_bytes = d * io::dtype_size(dtype_);
   const std::byte* b = base();
   // Random rows of a large table miss every cache: request the rows a few
   // positions ahead so that several DRAM fetches are in flight at once.
@@ -127,7 +127,7 @@ inline void embedding_table::gather(std::span<const row_index> rows, matrix_view
       continue;
     }
     const std::byte* src = b + static_cast<std::size_t>(rows[i]) * row_bytes;
-    if (dtype_ == io::npy_dtype::float32)
+    if (dtype_ == io::dtype::f32)
       std::memcpy(dst, src, row_bytes);
     else
       kplug::detail::half_to_float_row(reinterpret_cast<const std::uint16_t*>(src), dst, d);
@@ -135,9 +135,9 @@ inline void embedding_table::gather(std::span<const row_index> rows, matrix_view
 }
 
 inline matrix_view<const float> embedding_table::float32_view() const {
-  if (dtype_ != io::npy_dtype::float32)
+  if (dtype_ != io::dtype::f32)
     throw error("view embedding table as float32", at_file(source_),
-                "the table holds " + std::string(io::npy_dtype_name(dtype_)) + "; use gather()");
+                "the table holds " + std::string(io::dtype_name(dtype_)) + "; use gather()");
   return {reinterpret_cast<const float*>(base()), rows_, dim_};
 }
 
@@ -145,7 +145,7 @@ inline std::span<const std::byte> embedding_table::row_bytes(row_index r) const 
   if (r < 0 || r >= rows_)
     throw error("read embedding row", source_,
                 "row " + std::to_string(r) + " is outside [0, " + std::to_string(rows_) + ")");
-  const std::size_t n = static_cast<std::size_t>(dim_) * io::npy_item_size(dtype_);
+  const std::size_t n = static_cast<std::size_t>(dim_) * io::dtype_size(dtype_);
   return {base() + static_cast<std::size_t>(r) * n, n};
 }
 

@@ -22,15 +22,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <functional>
-#include <memory>
 #include <numeric>
 #include <span>
 #include <string>
@@ -40,6 +36,7 @@
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/random.hpp"
 #include "kplug/core/thread_pool.hpp"
+#include "kplug/io/atomic_file.hpp"
 #include "kplug/io/npy.hpp"
 #include "kplug/kge/triples.hpp"
 
@@ -118,7 +115,7 @@ transe_model train_transe(std::span<const triple> train, std::int32_t entities, 
 
 // Writes DIR/entities.npy and DIR/relations.npy (float32, rows x dim) with
 // DIR/entity2id.txt and DIR/relation2id.txt in OpenKE format (the count,
-// then name<TAB>row), each through a temporary file and a rename. The
+// then name<TAB>row), each through an io::atomic_file. The
 // entity pair opens with kb::open_knowledge_base.
 void write_transe_tables(const std::string& dir, const transe_model& model, const name_table& entities,
                          const name_table& relations);
@@ -452,26 +449,6 @@ inline transe_model train_transe(std::span<const triple> train, std::int32_t ent
 
 namespace detail {
 
-inline void write_text_file(const std::string& path, const std::string& text) {
-  struct closer {
-    void operator()(std::FILE* f) const noexcept {
-      if (f != nullptr) std::fclose(f);
-    }
-  };
-  const std::string tmp = path + ".kplug-tmp";
-  std::unique_ptr<std::FILE, closer> f(std::fopen(tmp.c_str(), "wb"));
-  const auto fail = [&](const char* why) {
-    const std::string reason = std::string(why) + ": " + std::strerror(errno);
-    f.reset();
-    std::remove(tmp.c_str());
-    throw error("write text file", at_file(path), reason);
-  };
-  if (!f) fail("cannot create");
-  if (std::fwrite(text.data(), 1, text.size(), f.get()) != text.size()) fail("write failed");
-  if (std::fclose(f.release()) != 0) fail("close failed");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("rename failed");
-}
-
 inline std::string openke_id_file(const name_table& names) {
   std::string s = std::to_string(names.size()) + "\n";
   for (std::int32_t i = 0; i < names.size(); ++i) {
@@ -503,8 +480,8 @@ inline void write_transe_tables(const std::string& dir, const transe_model& mode
   const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
   io::write_npy(prefix + "entities.npy", model.entities.view());
   io::write_npy(prefix + "relations.npy", model.relations.view());
-  detail::write_text_file(prefix + "entity2id.txt", detail::openke_id_file(entities));
-  detail::write_text_file(prefix + "relation2id.txt", detail::openke_id_file(relations));
+  io::write_file_atomically(prefix + "entity2id.txt", detail::openke_id_file(entities), "write text file");
+  io::write_file_atomically(prefix + "relation2id.txt", detail::openke_id_file(relations), "write text file");
 }
 
 }  // namespace kplug::kge

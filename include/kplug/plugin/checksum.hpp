@@ -34,7 +34,7 @@ inline constexpr std::string_view metadata_checksum_key = "kplug.checksum.metada
 inline constexpr std::string_view tensor_checksum_key_prefix = "kplug.checksum.tensor.";
 
 std::uint64_t metadata_checksum(const io::safetensors_metadata& metadata);
-std::uint64_t tensor_checksum(std::string_view name, io::tensor_dtype dtype, std::span<const index_t> shape,
+std::uint64_t tensor_checksum(std::string_view name, io::dtype dtype, std::span<const index_t> shape,
                               std::span<const std::byte> bytes);
 
 // `metadata` with the checksum keys of itself and `tensors` (any checksum
@@ -78,11 +78,11 @@ inline std::uint64_t metadata_checksum(const io::safetensors_metadata& metadata)
   return h.digest();
 }
 
-inline std::uint64_t tensor_checksum(std::string_view name, io::tensor_dtype dtype, std::span<const index_t> shape,
+inline std::uint64_t tensor_checksum(std::string_view name, io::dtype dtype, std::span<const index_t> shape,
                                      std::span<const std::byte> bytes) {
   xxh64_stream h;
   detail::hash_text(h, name);
-  detail::hash_text(h, io::dtype_name(dtype));
+  detail::hash_text(h, io::safetensors_dtype_name(dtype));
   h.update_u64(shape.size());
   for (const index_t d : shape) h.update_u64(static_cast<std::uint64_t>(d));
   h.update_u64(bytes.size());

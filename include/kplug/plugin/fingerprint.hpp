@@ -143,7 +143,7 @@ inline std::uint64_t kb_fingerprint(const kb::knowledge_base& kb, std::uint64_t 
                                     index_t sample_rows) {
   const kb::embedding_table& table = kb.table();
   const auto rows = static_cast<std::uint64_t>(table.rows());
-  const auto item = static_cast<std::uint64_t>(io::npy_item_size(table.dtype()));
+  const auto item = static_cast<std::uint64_t>(io::dtype_size(table.dtype()));
   const std::uint64_t row_bytes = static_cast<std::uint64_t>(table.dim()) * item;
 
   std::uint64_t names = 0;

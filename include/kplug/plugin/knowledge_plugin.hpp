@@ -147,11 +147,11 @@ inline knowledge_plugin read_knowledge_plugin(const std::string& path) {
   for (const map::parameter& p : mapper.parameters()) {
     expected.insert(p.name);
     const io::tensor_view t = file.tensor(p.name);
-    if (t.dtype() != io::tensor_dtype::f32 || t.element_count() != static_cast<std::uint64_t>(p.value.rows() * p.value.cols()))
+    if (t.dtype() != io::dtype::f32 || t.element_count() != static_cast<std::uint64_t>(p.value.rows() * p.value.cols()))
       throw error(what, at_file(path) + ", tensor '" + p.name + "'",
                   "expected " + std::to_string(p.value.rows() * p.value.cols()) + " F32 values (" +
                       std::to_string(p.value.rows()) + " x " + std::to_string(p.value.cols()) + "), got " +
-                      std::to_string(t.element_count()) + " " + std::string(io::dtype_name(t.dtype())));
+                      std::to_string(t.element_count()) + " " + std::string(io::safetensors_dtype_name(t.dtype())));
     const std::span<const float> values = t.values<float>();
     for (index_t r = 0; r < p.value.rows(); ++r)
       std::copy_n(values.data() + r * p.value.cols(), p.value.cols(), p.value.row(r).data());

@@ -33,6 +33,7 @@
 #include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/types.hpp"
+#include "kplug/io/json.hpp"
 #include "kplug/io/mapped_file.hpp"
 #include "kplug/text/bert_normalizer.hpp"
 #include "kplug/text/tokenizer_options.hpp"
@@ -146,24 +147,14 @@ inline bert_tokenizer bert_tokenizer::from_directory(const std::string& dir, con
     if (file.size() > limits.max_json_file_bytes)
       throw limit_exceeded(what, at_file(config_path), "a file of " + std::to_string(file.size()) + " bytes",
                            limits.max_json_file_bytes, "max_json_file_bytes");
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(file.text());
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-      throw error(what, at_file(config_path), std::string("invalid JSON: ") + e.what());
-    }
+    const nlohmann::json doc = io::parse_json(file.text(), what, config_path);
     if (!doc.is_object()) throw error(what, at_file(config_path), "expected a JSON object");
     const auto flag = [&](const char* key, bool& out, bool allow_null) {
-      const auto it = doc.find(key);
-      if (it == doc.end() || (allow_null && it->is_null())) return false;
-      if (!it->is_boolean()) {
-        std::string why = "'";
-        why += key;
-        why += allow_null ? "' must be true, false or null" : "' must be true or false";
-        throw error(what, at_file(config_path), why);
-      }
-      out = it->get<bool>();
-      return true;
+      if (!allow_null && doc.contains(key) && doc[key].is_null())
+        throw error(what, io::json_key_where(config_path, key), "must be true or false, found null");
+      const std::optional<bool> v = io::json_optional<bool>(doc, key, what, config_path);
+      if (v) out = *v;
+      return v.has_value();
     };
     flag("do_lower_case", options.lower_case, false);
     if (bool strip = false; flag("strip_accents", strip, true)) options.strip_accents = strip;

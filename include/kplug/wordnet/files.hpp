@@ -4,16 +4,15 @@
 #pragma once
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "kplug/core/error.hpp"
+#include "kplug/io/atomic_file.hpp"
 #include "kplug/text/utf8.hpp"
 
 namespace kplug::wordnet {
@@ -31,9 +30,9 @@ inline std::string read_wordnet_file(const std::string& dir, std::string_view na
 // Latin-1 character and written as UTF-8. Pure ASCII is returned unchanged.
 inline std::string to_utf8(std::string_view bytes);
 
-// Writes `content` to `path` through `path`.tmp and a rename, so an
-// interrupted run leaves either the old file or the complete new one.
-inline void write_file_atomically(const std::string& path, std::string_view content);
+// Outputs are written with io::write_file_atomically (io/atomic_file.hpp), so
+// an interrupted run leaves either the old file or the complete new one.
+using io::write_file_atomically;
 
 // ---------------------------------------------------------------------------
 // Implementation
@@ -70,32 +69,6 @@ inline std::string to_utf8(std::string_view bytes) {
     }
   }
   return out;
-}
-
-inline void write_file_atomically(const std::string& path, std::string_view content) {
-  const char* what = "write file";
-  const std::string tmp = path + ".tmp";
-  struct closer {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, closer> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) throw error(what, at_file(path), std::string("cannot create ") + tmp + ": " + std::strerror(errno));
-  if (!content.empty() && std::fwrite(content.data(), 1, content.size(), f.get()) != content.size()) {
-    const int e = errno;
-    f.reset();
-    std::remove(tmp.c_str());
-    throw error(what, at_file(path), std::string("write failed: ") + std::strerror(e));
-  }
-  if (std::fclose(f.release()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw error(what, at_file(path), std::string("close failed: ") + std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw error(what, at_file(path), std::string("rename failed: ") + std::strerror(e));
-  }
 }
 
 }  // namespace kplug::wordnet
