@@ -103,7 +103,7 @@ TEST(SpliceFormat, MultiTokenAndOneSidedMarkers) {
 TEST(SpliceFormat, CustomGroupWithLiteralsAroundTheEntity) {
   const splice_format fmt({group_element::literal(7), group_element::entity(), group_element::literal(8),
                            group_element::mention(), group_element::literal(9)});
-  EXPECT_EQ(fmt.entity_index(), 1u);
+  EXPECT_EQ(fmt.entity_element_index(), 1u);
   EXPECT_EQ(fmt.literal_count(), 3);
   EXPECT_EQ(fmt.group_size(2, no_marker), 6);
   const auto p = plan_basic(fmt);

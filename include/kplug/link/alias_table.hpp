@@ -8,14 +8,14 @@
 // swapped in), so "New York", "new  york" and "NEW YORK" are one alias.
 //
 // Storage, designed for millions of aliases:
-//   * each distinct folded alias word is interned once into a dense word id;
-//   * aliases form a trie over word ids: the root's children are a flat array
-//     indexed by word id, deeper edges live in one open-addressing hash map
-//     keyed by (node, word id);
+//   * each distinct folded alias word is interned once into a dense word handle;
+//   * aliases form a trie over word handles: the root's children are a flat array
+//     indexed by word handle, deeper edges live in one open-addressing hash map
+//     keyed by (node, word handle);
 //   * each alias node owns a contiguous range of one flat candidate array,
 //     kept sorted by descending count, then entity id string (so the order,
 //     and therefore the default choice, does not depend on row order);
-//   * entity id strings are interned once; candidates refer to them by index.
+//   * entity id strings are interned once; candidates refer to them by handle.
 // Adding the same (alias, entity) pair again adds the counts (TSV files that
 // list one pair per source document can be read as they are). Counts are
 // 32-bit per (alias, entity) pair (a larger value or sum is an error); totals
@@ -56,14 +56,16 @@ using fold_function = std::function<void(std::string_view word, std::string& out
 // text::case_fold as a fold_function.
 inline fold_function default_fold();
 
-using entity_index = std::uint32_t;  // an interned entity id string
-using word_index = std::uint32_t;    // an interned folded alias word
-using node_index = std::uint32_t;    // a trie node (an alias or a prefix of one)
+// Handles are the dense numbers a table interns strings as: not knowledge-base
+// rows, and meaningful only within the table that issued them.
+using entity_handle = std::uint32_t;  // an interned entity id string
+using word_handle = std::uint32_t;    // an interned folded alias word
+using node_index = std::uint32_t;     // a trie node (an alias or a prefix of one)
 inline constexpr std::uint32_t no_index = detail::npos32;
 
 // One stored candidate: the interned entity and its prior count.
 struct candidate {
-  entity_index entity = 0;
+  entity_handle entity = 0;
   std::uint32_t count = 0;
 };
 
@@ -129,9 +131,9 @@ class alias_table {
   candidate_list candidates(std::string_view alias_text) const;
 
   // The id string of an interned entity (checked).
-  std::string_view entity_name(entity_index entity) const;
-  // The index of an entity id string, or no_index.
-  entity_index find_entity(std::string_view entity) const noexcept { return entities_.find(entity); }
+  std::string_view entity_name(entity_handle entity) const;
+  // The handle of an entity id string, or no_index.
+  entity_handle find_entity(std::string_view entity) const noexcept { return entities_.find(entity); }
 
   const fold_function& fold() const noexcept { return fold_; }
 
@@ -143,10 +145,10 @@ class alias_table {
 
   // --- Trie access: what the linker walks (and what a custom linker may use).
   static constexpr node_index root = 0;
-  // The id of an already folded word, or no_index if no alias contains it.
-  word_index find_word(std::string_view folded_word) const noexcept { return words_.find(folded_word); }
+  // The handle of an already folded word, or no_index if no alias contains it.
+  word_handle find_word(std::string_view folded_word) const noexcept { return words_.find(folded_word); }
   // The node reached from `node` by `word`, or no_index.
-  node_index child(node_index node, word_index word) const noexcept;
+  node_index child(node_index node, word_handle word) const noexcept;
   bool is_alias(node_index node) const noexcept { return (node_info_[node] & terminal_mask) != terminal_mask; }
   bool has_children(node_index node) const noexcept { return (node_info_[node] & children_bit) != 0; }
   // The candidates of the alias ending at `node`; empty for a mere prefix.
@@ -187,7 +189,7 @@ class alias_table {
   fold_function fold_;
   detail::string_interner words_;
   detail::string_interner entities_;
-  std::vector<node_index> root_child_;   // indexed by word id
+  std::vector<node_index> root_child_;   // indexed by word handle
   detail::edge_map edges_;               // deeper edges
   std::vector<std::uint32_t> node_info_;
   std::vector<terminal> terminals_;
@@ -198,7 +200,7 @@ class alias_table {
   // Scratch for add(), so reading a million rows does not allocate per row.
   std::vector<text::word> split_;
   std::string folded_;
-  std::vector<word_index> ids_;
+  std::vector<word_handle> ids_;
 };
 
 // Bulk loading: add() appends a row in O(1) (no merging or sorting yet);
@@ -297,11 +299,11 @@ void alias_table::add_impl(std::string_view alias, std::string_view entity, std:
   node_index node = root;
   for (const text::word& w : split_) {
     fold_(w.text, folded_);
-    const word_index id = words_.find(folded_);
+    const word_handle id = words_.find(folded_);
     ids_.push_back(id);
     if (node != no_index) node = id == no_index ? no_index : child(node, id);
   }
-  const entity_index existing_entity = entities_.find(entity);
+  const entity_handle existing_entity = entities_.find(entity);
   std::size_t pos = no_index;  // the pair's position in its sorted list (not bulk)
   if (!bulk && node != no_index && is_alias(node) && existing_entity != no_index) {
     const terminal& t = terminals_[node_info_[node] & terminal_mask];
@@ -322,7 +324,7 @@ void alias_table::add_impl(std::string_view alias, std::string_view entity, std:
   if (node == no_index) {
     node = root;
     for (std::size_t k = 0; k < split_.size(); ++k) {
-      word_index id = ids_[k];
+      word_handle id = ids_[k];
       if (id == no_index) {
         fold_(split_[k].text, folded_);
         id = words_.insert(folded_);
@@ -348,7 +350,7 @@ void alias_table::add_impl(std::string_view alias, std::string_view entity, std:
     if (split_.size() > max_alias_words_) max_alias_words_ = split_.size();
   }
   const std::size_t t_index = node_info_[node] & terminal_mask;
-  const entity_index e = existing_entity != no_index ? existing_entity : entities_.insert(entity);
+  const entity_handle e = existing_entity != no_index ? existing_entity : entities_.insert(entity);
   const auto c = static_cast<std::uint32_t>(count);
 
   terminal* t = &terminals_[t_index];
@@ -451,7 +453,7 @@ inline void alias_table::shrink_to_fit() {
   entities_.shrink_to_fit();
 }
 
-inline node_index alias_table::child(node_index node, word_index word) const noexcept {
+inline node_index alias_table::child(node_index node, word_handle word) const noexcept {
   if (node == root) return word < root_child_.size() ? root_child_[word] : no_index;
   if (!has_children(node)) return no_index;
   return edges_.find(node, word);
@@ -470,7 +472,7 @@ inline candidate_list alias_table::candidates(std::string_view alias_text) const
   node_index node = root;
   for (const text::word& w : words) {
     fold_(w.text, folded);
-    const word_index id = words_.find(folded);
+    const word_handle id = words_.find(folded);
     if (id == no_index) return {};
     node = child(node, id);
     if (node == no_index) return {};
@@ -478,7 +480,7 @@ inline candidate_list alias_table::candidates(std::string_view alias_text) const
   return candidates_at(node);
 }
 
-inline std::string_view alias_table::entity_name(entity_index entity) const {
+inline std::string_view alias_table::entity_name(entity_handle entity) const {
   if (entity >= entities_.size())
     throw error("look up entity", "index " + std::to_string(entity),
                 "the table has " + std::to_string(entities_.size()) + " entities");

@@ -111,7 +111,7 @@ class linker {
   std::vector<std::size_t> folded_end_;
   std::vector<std::uint64_t> hashes_;
   std::vector<std::string_view> views_;
-  std::vector<word_index> ids_;
+  std::vector<word_handle> ids_;
   std::vector<node_index> roots_;
   std::vector<match> matches_;
   std::vector<std::uint32_t> order_;

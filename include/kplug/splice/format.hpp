@@ -79,7 +79,7 @@ class splice_format {
   // False for replace formats: the mention's pieces do not appear in the output.
   bool keeps_mention() const noexcept { return keeps_mention_; }
   // Index of the entity element in elements().
-  std::size_t entity_index() const noexcept { return entity_index_; }
+  std::size_t entity_element_index() const noexcept { return entity_element_; }
   // Literal elements in the group template.
   std::int32_t literal_count() const noexcept { return literals_; }
 
@@ -97,7 +97,7 @@ class splice_format {
   std::vector<marker_pair> markers_;
   // Derived from the above by validate_and_index().
   bool keeps_mention_ = false;
-  std::size_t entity_index_ = 0;
+  std::size_t entity_element_ = 0;
   std::int32_t literals_ = 0;
 };
 
@@ -154,7 +154,7 @@ inline void splice_format::validate_and_index() {
     switch (e.kind) {
       case element_kind::entity:
         ++entities;
-        entity_index_ = i;
+        entity_element_ = i;
         break;
       case element_kind::mention:
         ++mentions;
@@ -178,7 +178,7 @@ inline void splice_format::validate_and_index() {
     throw error(what, "elements",
                 std::string("a group may hold the mention's pieces at most once, this one has ") +
                     std::to_string(mentions));
-  if (share_entity_position_ && entity_index_ == 0)
+  if (share_entity_position_ && entity_element_ == 0)
     throw error(
         what, "share_entity_position",
         "the entity can only share the position of an element before it, and it is the first element");
