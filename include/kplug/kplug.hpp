@@ -8,6 +8,7 @@
 
 #include "kplug/core/eigen.hpp"
 #include "kplug/core/encoder_input.hpp"
+#include "kplug/core/enum_names.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"

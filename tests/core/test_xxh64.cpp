@@ -1,10 +1,15 @@
-// XXH64 against published test vectors, streaming, and the byte order of update_u64.
+// XXH64 against published test vectors and against the xxhsum command (an
+// independent program), streaming, and the byte order of update_u64.
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <kplug/core/xxh64.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -47,6 +52,38 @@ TEST(Xxh64, MatchesPublishedTestVectors) {
     EXPECT_EQ(xxh64(ascending(v.n)), v.no_seed);
     EXPECT_EQ(xxh64(ascending(v.n), 0x1234567890abcdefULL), v.with_seed);
   }
+}
+
+#ifdef KPLUG_TEST_XXHSUM
+// What `xxhsum -H64 path` prints as the hash of the file's bytes.
+std::uint64_t xxhsum_of(const std::string& path) {
+  const std::string command = std::string(KPLUG_TEST_XXHSUM) + " -H64 '" + path + "'";
+  const std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  char line[256] = {};
+  if (std::fgets(line, sizeof line, pipe.get()) == nullptr) throw std::runtime_error("no output from " + command);
+  return std::stoull(std::string(line, 16), nullptr, 16);
+}
+#endif
+
+TEST(Xxh64, AgreesWithTheXxhsumCommand) {
+#ifndef KPLUG_TEST_XXHSUM
+  GTEST_SKIP() << "xxhsum not found when configuring (Debian: xxhash)";
+#else
+  const kplug_test::temp_dir dir;
+  // Every byte value, and lengths on both sides of the 4-, 8- and 32-byte steps.
+  for (const std::size_t n : {0, 1, 3, 4, 7, 8, 15, 31, 32, 33, 63, 64, 100, 1000, 4099}) {
+    SCOPED_TRACE(n);
+    std::string bytes;
+    for (std::size_t i = 0; i < n; ++i) bytes += static_cast<char>((i * 131 + n) & 0xff);
+    const std::uint64_t expected = xxhsum_of(dir.write("input", bytes));
+    EXPECT_EQ(xxh64(bytes), expected);
+    kplug::xxh64_stream s;
+    s.update(std::string_view(bytes).substr(0, n / 3));
+    s.update(std::string_view(bytes).substr(n / 3));
+    EXPECT_EQ(s.digest(), expected);
+  }
+#endif
 }
 
 TEST(Xxh64, StreamingInAnyPiecesEqualsOneShot) {

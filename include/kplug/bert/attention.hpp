@@ -67,42 +67,68 @@ matrix_view<T> head_view(matrix_view<T> m, index_t row, index_t len, index_t col
   return {m.data() + row * m.row_stride() + col, len, d, m.row_stride()};
 }
 
+// One work item: a sequence's rows [row, row + len) and its attention mask,
+// and one head: its columns [col, col + d) within each hidden-wide block, so
+// in qkv its queries at col, keys at key_col and values at value_col (and the
+// same in the gradients), and the scale 1/sqrt(d) of its scores.
+struct head_item {
+  index_t row, len, d, col, key_col, value_col;
+  float scale;
+  std::span<const std::uint8_t> mask;
+
+  // This item's rows and `first`'s d columns of m, as a view or an Eigen block.
+  template <class T>
+  matrix_view<T> view(matrix_view<T> m, index_t first) const {
+    return head_view(m, row, len, first, d);
+  }
+  template <class T>
+  auto block(matrix_view<T> m, index_t first) const {
+    return head_block(m, row, len, first, d);
+  }
+};
+
+// Calls body(item) for every (sequence, head) pair of a packed batch whose
+// activations are `hidden` wide, handed out dynamically; empty sequences
+// are skipped.
+template <class Body>
+void for_each_head(thread_pool& pool, std::span<const std::int32_t> offsets, std::span<const std::uint8_t> mask,
+                   index_t heads, index_t hidden, Body&& body) {
+  const index_t d = hidden / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
+  pool.for_each_dynamic(sequences * heads, [&](index_t item) {
+    const auto s = static_cast<std::size_t>(item / heads);
+    const index_t row = offsets[s];
+    const index_t len = offsets[s + 1] - row;
+    if (len == 0) return;
+    const index_t col = (item % heads) * d;
+    body(head_item{row, len, d, col, hidden + col, 2 * hidden + col, scale,
+                   mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len))});
+  });
+}
+
 }  // namespace detail
 
 // qkv: tokens x 3*hidden (queries | keys | values, head-major within each);
 // ctx: tokens x hidden, overwritten.
 inline void attention_forward(thread_pool& pool, matrix_view<const float> qkv, std::span<const std::int32_t> offsets,
                               std::span<const std::uint8_t> mask, index_t heads, matrix_view<float> ctx) {
-  const index_t hidden = ctx.cols();
-  const index_t d = hidden / heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
   const cpu::isa level = cpu::active_isa();
-  const bool packed_path = level != cpu::isa::portable;
-  pool.for_each_dynamic(sequences * heads, [&](index_t item) {
+  detail::for_each_head(pool, offsets, mask, heads, ctx.cols(), [&](const detail::head_item& h) {
     thread_local detail::scores_matrix p;
     thread_local packed_panels packed;
-    const index_t s = item / heads;
-    const index_t h = item % heads;
-    const index_t row = offsets[static_cast<std::size_t>(s)];
-    const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
-    if (len == 0) return;
-    const auto seq_mask = mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len));
-    if (packed_path) {
+    if (level != cpu::isa::portable) {
       // The encoder's register-blocked kernel on per-head packed K^T and V.
-      p.resize(len, len);
-      const matrix_view<float> scores{p.data(), len, len};
-      packed.assign_transposed(detail::head_view(qkv, row, len, hidden + h * d, d));
-      gemm_packed_serial(level, detail::head_view(qkv, row, len, h * d, d), packed, scores);
-      masked_softmax(level, scores, seq_mask, scale);
-      packed.assign_plain(detail::head_view(qkv, row, len, 2 * hidden + h * d, d));
-      gemm_packed_serial(level, matrix_view<const float>(scores), packed, detail::head_view(ctx, row, len, h * d, d));
+      p.resize(h.len, h.len);
+      const matrix_view<float> scores{p.data(), h.len, h.len};
+      packed.assign_transposed(h.view(qkv, h.key_col));
+      gemm_packed_serial(level, h.view(qkv, h.col), packed, scores);
+      masked_softmax(level, scores, h.mask, h.scale);
+      packed.assign_plain(h.view(qkv, h.value_col));
+      gemm_packed_serial(level, matrix_view<const float>(scores), packed, h.view(ctx, h.col));
     } else {
-      const auto q = detail::head_block(qkv, row, len, h * d, d);
-      const auto k = detail::head_block(qkv, row, len, hidden + h * d, d);
-      const auto v = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
-      detail::attention_probabilities(q, k, seq_mask, scale, p);
-      detail::head_block(ctx, row, len, h * d, d).noalias() = p * v;
+      detail::attention_probabilities(h.block(qkv, h.col), h.block(qkv, h.key_col), h.mask, h.scale, p);
+      h.block(ctx, h.col).noalias() = p * h.block(qkv, h.value_col);
     }
   });
 }
@@ -125,59 +151,42 @@ inline void softmax_backward(const scores_matrix& p, float scale, scores_matrix&
 inline void attention_backward(thread_pool& pool, matrix_view<const float> qkv, std::span<const std::int32_t> offsets,
                                std::span<const std::uint8_t> mask, index_t heads, matrix_view<const float> dctx,
                                matrix_view<float> dqkv) {
-  const index_t hidden = dctx.cols();
-  const index_t d = hidden / heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const index_t sequences = static_cast<index_t>(offsets.size()) - 1;
   const cpu::isa level = cpu::active_isa();
-  const bool packed_path = level != cpu::isa::portable;
-  pool.for_each_dynamic(sequences * heads, [&](index_t item) {
+  detail::for_each_head(pool, offsets, mask, heads, dctx.cols(), [&](const detail::head_item& h) {
     thread_local detail::scores_matrix p, dp, t;
     thread_local packed_panels packed;
-    const index_t s = item / heads;
-    const index_t h = item % heads;
-    const index_t row = offsets[static_cast<std::size_t>(s)];
-    const index_t len = offsets[static_cast<std::size_t>(s) + 1] - row;
-    if (len == 0) return;
-    const auto seq_mask = mask.subspan(static_cast<std::size_t>(row), static_cast<std::size_t>(len));
-    const auto q = detail::head_view(qkv, row, len, h * d, d);
-    const auto k = detail::head_view(qkv, row, len, hidden + h * d, d);
-    const auto v = detail::head_view(qkv, row, len, 2 * hidden + h * d, d);
-    const auto g = detail::head_view(dctx, row, len, h * d, d);
-    const auto dq = detail::head_view(dqkv, row, len, h * d, d);
-    const auto dk = detail::head_view(dqkv, row, len, hidden + h * d, d);
-    const auto dv = detail::head_view(dqkv, row, len, 2 * hidden + h * d, d);
-    if (!packed_path) {
-      const auto qb = detail::head_block(qkv, row, len, h * d, d);
-      const auto kb = detail::head_block(qkv, row, len, hidden + h * d, d);
-      const auto vb = detail::head_block(qkv, row, len, 2 * hidden + h * d, d);
-      const auto gb = detail::head_block(dctx, row, len, h * d, d);
-      detail::attention_probabilities(qb, kb, seq_mask, scale, p);
-      detail::head_block(dqkv, row, len, 2 * hidden + h * d, d).noalias() = p.transpose() * gb;
+    const index_t len = h.len;
+    if (level == cpu::isa::portable) {
+      const auto q = h.block(qkv, h.col), k = h.block(qkv, h.key_col), v = h.block(qkv, h.value_col);
+      const auto g = h.block(dctx, h.col);
+      detail::attention_probabilities(q, k, h.mask, h.scale, p);
+      h.block(dqkv, h.value_col).noalias() = p.transpose() * g;
       dp.resize(len, len);
-      dp.noalias() = gb * vb.transpose();
-      detail::softmax_backward(p, scale, dp);
-      detail::head_block(dqkv, row, len, h * d, d).noalias() = dp * kb;
-      detail::head_block(dqkv, row, len, hidden + h * d, d).noalias() = dp.transpose() * qb;
+      dp.noalias() = g * v.transpose();
+      detail::softmax_backward(p, h.scale, dp);
+      h.block(dqkv, h.col).noalias() = dp * k;
+      h.block(dqkv, h.key_col).noalias() = dp.transpose() * q;
       return;
     }
+    const auto q = h.view(qkv, h.col), k = h.view(qkv, h.key_col), v = h.view(qkv, h.value_col);
+    const auto g = h.view(dctx, h.col);
     p.resize(len, len);
     dp.resize(len, len);
     const matrix_view<float> pv{p.data(), len, len}, dpv{dp.data(), len, len};
     packed.assign_transposed(k);  // P = softmax(Q K^T)
     gemm_packed_serial(level, q, packed, pv);
-    masked_softmax(level, pv, seq_mask, scale);
+    masked_softmax(level, pv, h.mask, h.scale);
     t = p.transpose();  // dV = P^T G
     packed.assign_plain(g);
-    gemm_packed_serial(level, matrix_view<const float>{t.data(), len, len}, packed, dv);
+    gemm_packed_serial(level, matrix_view<const float>{t.data(), len, len}, packed, h.view(dqkv, h.value_col));
     packed.assign_transposed(v);  // dP = G V^T
     gemm_packed_serial(level, g, packed, dpv);
-    detail::softmax_backward(p, scale, dp);
+    detail::softmax_backward(p, h.scale, dp);
     packed.assign_plain(k);  // dQ = dS K
-    gemm_packed_serial(level, matrix_view<const float>(dpv), packed, dq);
+    gemm_packed_serial(level, matrix_view<const float>(dpv), packed, h.view(dqkv, h.col));
     t = dp.transpose();  // dK = dS^T Q
     packed.assign_plain(q);
-    gemm_packed_serial(level, matrix_view<const float>{t.data(), len, len}, packed, dk);
+    gemm_packed_serial(level, matrix_view<const float>{t.data(), len, len}, packed, h.view(dqkv, h.key_col));
   });
 }
 

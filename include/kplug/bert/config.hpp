@@ -58,30 +58,8 @@ bert_config parse_bert_config(const nlohmann::json& doc, const std::string& sour
 // strictly (io::parse_json: invalid JSON names the byte, a repeated key is an error).
 bert_config load_bert_config(const std::string& path, const input_limits& limits = {});
 
-std::string_view activation_name(activation a) noexcept;
-std::string_view head_kind_name(head_kind h) noexcept;
-
 // ---------------------------------------------------------------------------
 // Implementation
-
-inline std::string_view activation_name(activation a) noexcept {
-  switch (a) {
-    case activation::gelu: return "gelu";
-    case activation::gelu_tanh: return "gelu_new";
-    case activation::relu: return "relu";
-  }
-  return "?";
-}
-
-inline std::string_view head_kind_name(head_kind h) noexcept {
-  switch (h) {
-    case head_kind::none: return "none";
-    case head_kind::masked_lm: return "masked_lm";
-    case head_kind::sequence_classification: return "sequence_classification";
-    case head_kind::token_classification: return "token_classification";
-  }
-  return "?";
-}
 
 namespace detail {
 

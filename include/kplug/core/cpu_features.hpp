@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "kplug/core/enum_names.hpp"
 #include "kplug/core/error.hpp"
 
 namespace kplug::cpu {
@@ -45,20 +46,14 @@ void set_active_isa(isa level);
 // ---------------------------------------------------------------------------
 // Implementation
 
-inline std::string_view isa_name(isa level) noexcept {
-  switch (level) {
-    case isa::portable: return "portable";
-    case isa::avx2: return "avx2";
-    case isa::avx512: return "avx512";
-  }
-  return "?";
-}
+namespace detail {
+inline constexpr enum_names<isa, 3> isa_names{
+    {{{isa::portable, "portable"}, {isa::avx2, "avx2"}, {isa::avx512, "avx512"}}}};
+}  // namespace detail
 
-inline std::optional<isa> parse_isa(std::string_view name) noexcept {
-  for (const isa level : {isa::portable, isa::avx2, isa::avx512})
-    if (name == isa_name(level)) return level;
-  return std::nullopt;
-}
+inline std::string_view isa_name(isa level) noexcept { return detail::isa_names.name(level); }
+
+inline std::optional<isa> parse_isa(std::string_view name) noexcept { return detail::isa_names.find(name); }
 
 inline isa detected_isa() noexcept {
   static const isa level = [] {
@@ -91,7 +86,7 @@ inline isa level_from_environment() {
   const auto wanted = parse_isa(value);
   if (!wanted)
     throw error("choose the kernels' instruction set", "KPLUG_ISA",
-                "is '" + std::string(value) + "'; expected portable, avx2 or avx512");
+                "is '" + std::string(value) + "'; expected " + isa_names.listing());
   return checked_level(*wanted, "KPLUG_ISA");
 }
 

@@ -11,6 +11,19 @@
 //   F16C (checked at run time, whatever the compile flags) they use
 //   vcvtph2ps / vcvtps2ph, which agree bit for bit with the scalar functions
 //   except that they may quiet a signalling NaN (it stays a NaN).
+//
+// Why not Eigen::half (Eigen 3.4, arch/Default/Half.h), though Eigen is a
+// dependency: its conversions are chosen when compiling. Without -mf16c (the
+// default build, which runs anywhere) they are scalar bit code: half -> float
+// is the same exact algorithm as half_to_float here, but float -> half turns
+// every NaN into 0x7e00 (payload lost) and rounds subnormals by a float
+// addition, which follows the FPU's rounding mode; and Eigen's packet casts
+// then convert element by element, without the run-time F16C dispatch of the
+// row functions. With -mf16c (KPLUG_MARCH_NATIVE) its scalar half -> float
+// is F16C's _cvtsh_ss, which quiets signalling NaNs, so half -> float -> half
+// would no longer be the identity. Neither is constexpr. The bf16 widening
+// (io/safetensors.hpp) is one exact shift, as in Eigen::bfloat16. So nothing
+// here is replaced.
 #pragma once
 
 #include <bit>

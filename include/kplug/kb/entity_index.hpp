@@ -205,6 +205,21 @@ inline std::string_view first_line(std::string_view text) noexcept {
   return line;
 }
 
+// Adds (name, row) read from line `lineno`, unless the name or the row is
+// already in `index`: that throws, calling the number `noun` ("id", "row").
+inline void add_unique(entity_index& index, std::string_view name, row_index row, const char* noun,
+                       const char* what, const std::string& path, std::uint64_t lineno) {
+  if (const auto existing = index.find(name))
+    throw error(what, at_line(path, lineno),
+                "duplicate entity '" + std::string(name) + "' (already has " + noun + " " +
+                    std::to_string(*existing) + ")");
+  if (const auto other = index.name_of(row))
+    throw error(what, at_line(path, lineno),
+                "duplicate " + std::string(noun) + " " + std::to_string(row) + ": '" + std::string(name) +
+                    "' and '" + std::string(*other) + "'");
+  index.add(std::string(name), row);
+}
+
 }  // namespace detail
 
 inline bool looks_like_openke(std::string_view text) noexcept {
@@ -245,14 +260,7 @@ inline entity_index parse_openke_entity2id(std::string_view text, const std::str
       throw error(what, at_line(path, lineno),
                   "id " + std::to_string(row) + " of '" + std::string(name) + "' is outside [0, " +
                       std::to_string(count) + ")");
-    if (const auto existing = index.find(name))
-      throw error(what, at_line(path, lineno),
-                  "duplicate entity '" + std::string(name) + "' (already has id " + std::to_string(*existing) + ")");
-    if (const auto other = index.name_of(row))
-      throw error(what, at_line(path, lineno),
-                  "duplicate id " + std::to_string(row) + ": '" + std::string(name) + "' and '" +
-                      std::string(*other) + "'");
-    index.add(std::string(name), row);
+    detail::add_unique(index, name, row, "id", what, path, lineno);
   });
   if (entries != static_cast<std::uint64_t>(count))
     throw error(what, at_file(path),
@@ -271,14 +279,7 @@ inline entity_index parse_entity_rows_tsv(std::string_view text, const std::stri
     if (row < 0)
       throw error(what, at_line(path, lineno),
                   "row " + std::to_string(row) + " of '" + std::string(name) + "' is negative");
-    if (const auto existing = index.find(name))
-      throw error(what, at_line(path, lineno),
-                  "duplicate entity '" + std::string(name) + "' (already has row " + std::to_string(*existing) + ")");
-    if (const auto other = index.name_of(row))
-      throw error(what, at_line(path, lineno),
-                  "duplicate row " + std::to_string(row) + ": '" + std::string(name) + "' and '" +
-                      std::string(*other) + "'");
-    index.add(std::string(name), row);
+    detail::add_unique(index, name, row, "row", what, path, lineno);
   });
   return index;
 }

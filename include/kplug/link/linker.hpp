@@ -60,14 +60,6 @@ struct linker_options {
 using disambiguator = std::function<std::optional<std::size_t>(
     const candidate_list& candidates, word_span span, std::span<const std::string_view> words)>;
 
-// The default hook: the highest prior (ties broken by the deterministic
-// candidate order, i.e. entity id string).
-inline std::optional<std::size_t> highest_prior(const candidate_list& candidates, word_span,
-                                                std::span<const std::string_view>) {
-  if (candidates.empty()) return std::nullopt;
-  return 0;
-}
-
 // Links word sequences against one alias table, which must outlive it. A
 // linker holds scratch buffers reused across calls, so it is not safe to use
 // one linker from several threads at once: give each thread its own (they

@@ -78,6 +78,18 @@ void require_same_or_disjoint(const matrix_view<A>& out, const matrix_view<B>& i
   require_disjoint(out, in, what, out_name, in_name);
 }
 
+// Copies `from` into `to` (same shape) row by row; a row that is already the
+// same memory is left alone.
+inline void copy_rows(matrix_view<const float> from, matrix_view<float> to) noexcept {
+  for (index_t r = 0; r < from.rows(); ++r) {
+    const auto in = from.row(r);
+    const auto out = to.row(r);
+    // Sized by the output (equal to the input after the callers' checks; this
+    // form also keeps GCC's -Wstringop-overflow from guessing otherwise).
+    if (in.data() != out.data()) std::copy_n(in.begin(), out.size(), out.begin());
+  }
+}
+
 inline double row_norm(std::span<const float> row) noexcept {
   double s = 0.0;
   for (float v : row) s += static_cast<double>(v) * static_cast<double>(v);
@@ -99,15 +111,10 @@ inline void identity_mapper::forward(matrix_view<const float> x, matrix_view<flo
   detail::require_cols(x, dim_, what, "x");
   detail::require_exact(y, x.rows(), dim_, what, "y");
   detail::require_same_or_disjoint(y, x, what, "y", "x");
+  if (!target_norm_) return detail::copy_rows(x, y);
   for (index_t r = 0; r < x.rows(); ++r) {
     const auto in = x.row(r);
     const auto out = y.row(r);
-    if (!target_norm_) {
-      // Sized by the output (equal to the input after the checks above; this
-      // form also keeps GCC's -Wstringop-overflow from guessing otherwise).
-      if (in.data() != out.data()) std::copy_n(in.begin(), out.size(), out.begin());
-      continue;
-    }
     const double norm = detail::row_norm(in);
     const double scale = norm > 0.0 ? static_cast<double>(*target_norm_) / norm : 0.0;
     for (std::size_t c = 0; c < in.size(); ++c) out[c] = static_cast<float>(scale * static_cast<double>(in[c]));
@@ -123,14 +130,11 @@ inline void identity_mapper::backward(matrix_view<const float> x, matrix_view<co
   detail::require_exact(grad_x, x.rows(), dim_, what, "grad_x");
   detail::require_disjoint(grad_x, x, what, "grad_x", "x");
   detail::require_same_or_disjoint(grad_x, grad_y, what, "grad_x", "grad_y");
+  if (!target_norm_) return detail::copy_rows(grad_y, grad_x);
   for (index_t r = 0; r < x.rows(); ++r) {
     const auto in = x.row(r);
     const auto g = grad_y.row(r);
     const auto out = grad_x.row(r);
-    if (!target_norm_) {
-      if (g.data() != out.data()) std::copy_n(g.begin(), out.size(), out.begin());
-      continue;
-    }
     const double norm = detail::row_norm(in);
     if (norm == 0.0) {
       for (float& v : out) v = 0.0f;
@@ -149,10 +153,7 @@ inline float mean_row_norm(matrix_view<const float> embeddings) {
   constexpr const char* what = "mean row norm";
   detail::require_storage(embeddings, what, "embeddings");
   if (embeddings.empty()) throw error(what, "embeddings", "has no rows");
-  if (const auto bad = first_non_finite(embeddings))
-    throw error(what,
-                "embeddings row " + std::to_string(bad->first) + ", column " + std::to_string(bad->second),
-                "entry is NaN or infinite");
+  detail::require_all_finite(embeddings, what, "embeddings");
   double sum = 0.0;
   for (index_t r = 0; r < embeddings.rows(); ++r) sum += detail::row_norm(embeddings.row(r));
   return static_cast<float>(sum / static_cast<double>(embeddings.rows()));

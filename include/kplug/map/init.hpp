@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "kplug/core/eigen.hpp"
+#include "kplug/core/enum_names.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/map/affine.hpp"
@@ -95,33 +96,28 @@ inline void require_init_target(const matrix_view<float>& w, const char* what) {
   if (w.empty()) throw error(what, "w", "is empty (" + shape_string(w.rows(), w.cols()) + ")");
 }
 
-inline void require_all_finite(matrix_view<const float> v, const char* what, const char* name) {
-  if (const auto bad = first_non_finite(v))
-    throw error(what, std::string(name) + " row " + std::to_string(bad->first) + ", column " +
-                          std::to_string(bad->second),
-                "entry is NaN or infinite");
+// Checks w and gain, then sets every entry of w to scale * draw(rng), in row
+// order from the stream `seed`, where scale = gain * sqrt(k / (fan_in + fan_out)).
+template <class Draw>
+void fill_xavier(matrix_view<float> w, std::uint64_t seed, float gain, double k, const char* what, Draw draw) {
+  require_init_target(w, what);
+  require_gain(gain, what);
+  const double scale = static_cast<double>(gain) * std::sqrt(k / static_cast<double>(w.rows() + w.cols()));
+  xoshiro256 rng(seed);
+  for (index_t r = 0; r < w.rows(); ++r)
+    for (float& v : w.row(r)) v = static_cast<float>(scale * draw(rng));
 }
 
 }  // namespace detail
 
 inline void xavier_uniform(matrix_view<float> w, std::uint64_t seed, float gain) {
-  constexpr const char* what = "Xavier uniform initialisation";
-  detail::require_init_target(w, what);
-  detail::require_gain(gain, what);
-  const double a = static_cast<double>(gain) * std::sqrt(6.0 / static_cast<double>(w.rows() + w.cols()));
-  xoshiro256 rng(seed);
-  for (index_t r = 0; r < w.rows(); ++r)
-    for (float& v : w.row(r)) v = static_cast<float>(a * (2.0 * rng.uniform() - 1.0));
+  detail::fill_xavier(w, seed, gain, 6.0, "Xavier uniform initialisation",
+                      [](xoshiro256& rng) { return 2.0 * rng.uniform() - 1.0; });
 }
 
 inline void xavier_normal(matrix_view<float> w, std::uint64_t seed, float gain) {
-  constexpr const char* what = "Xavier normal initialisation";
-  detail::require_init_target(w, what);
-  detail::require_gain(gain, what);
-  const double s = static_cast<double>(gain) * std::sqrt(2.0 / static_cast<double>(w.rows() + w.cols()));
-  xoshiro256 rng(seed);
-  for (index_t r = 0; r < w.rows(); ++r)
-    for (float& v : w.row(r)) v = static_cast<float>(s * rng.normal());
+  detail::fill_xavier(w, seed, gain, 2.0, "Xavier normal initialisation",
+                      [](xoshiro256& rng) { return rng.normal(); });
 }
 
 inline void fill_zeros(matrix_view<float> w) noexcept {
@@ -129,29 +125,23 @@ inline void fill_zeros(matrix_view<float> w) noexcept {
     for (float& v : w.row(r)) v = 0.0f;
 }
 
-inline std::string_view init_scheme_name(init_scheme s) noexcept {
-  switch (s) {
-    case init_scheme::zeros: return "zeros";
-    case init_scheme::xavier_uniform: return "xavier_uniform";
-    case init_scheme::xavier_normal: return "xavier_normal";
-  }
-  return "?";
-}
+namespace detail {
+inline constexpr enum_names<init_scheme, 3> init_scheme_names{{{{init_scheme::zeros, "zeros"},
+                                                                {init_scheme::xavier_uniform, "xavier_uniform"},
+                                                                {init_scheme::xavier_normal, "xavier_normal"}}}};
+}  // namespace detail
+
+inline std::string_view init_scheme_name(init_scheme s) noexcept { return detail::init_scheme_names.name(s); }
 
 inline init_scheme parse_init_scheme(std::string_view name) {
-  if (name == "zeros") return init_scheme::zeros;
-  if (name == "xavier_uniform") return init_scheme::xavier_uniform;
-  if (name == "xavier_normal") return init_scheme::xavier_normal;
-  throw error("parse initialisation scheme", "'" + std::string(name) + "'",
-              "unknown scheme; expected zeros, xavier_uniform or xavier_normal");
+  return detail::init_scheme_names.parse(name, "parse initialisation scheme", "scheme");
 }
 
 template <class Mapper>
   requires requires(Mapper& m) { m.parameters(); }
 void initialize(Mapper& mapper, init_scheme scheme, std::uint64_t seed, float gain) {
   detail::require_gain(gain, "initialise mapper");
-  if (scheme != init_scheme::zeros && scheme != init_scheme::xavier_uniform &&
-      scheme != init_scheme::xavier_normal)
+  if (!detail::init_scheme_names.contains(scheme))
     throw error("initialise mapper", "scheme", "value " + std::to_string(static_cast<int>(scheme)) +
                                                    " is not an initialisation scheme");
   const auto params = mapper.parameters();

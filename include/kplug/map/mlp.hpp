@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "kplug/core/eigen.hpp"
+#include "kplug/core/enum_names.hpp"
 #include "kplug/core/error.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/map/affine.hpp"
@@ -124,20 +125,15 @@ inline float activate_derivative(activation a, float h) noexcept {
 // Implementation
 // ---------------------------------------------------------------------------
 
-inline std::string_view activation_name(activation a) noexcept {
-  switch (a) {
-    case activation::gelu: return "gelu";
-    case activation::relu: return "relu";
-    case activation::tanh: return "tanh";
-  }
-  return "?";
-}
+namespace detail {
+inline constexpr enum_names<activation, 3> activation_names{
+    {{{activation::gelu, "gelu"}, {activation::relu, "relu"}, {activation::tanh, "tanh"}}}};
+}  // namespace detail
+
+inline std::string_view activation_name(activation a) noexcept { return detail::activation_names.name(a); }
 
 inline activation parse_activation(std::string_view name) {
-  if (name == "gelu") return activation::gelu;
-  if (name == "relu") return activation::relu;
-  if (name == "tanh") return activation::tanh;
-  throw error("parse activation", "'" + std::string(name) + "'", "unknown activation; expected gelu, relu or tanh");
+  return detail::activation_names.parse(name, "parse activation", "activation");
 }
 
 inline mlp_mapper::mlp_mapper(index_t d_kb, index_t hidden, index_t d_model, activation act) : act_(act) {
@@ -145,7 +141,7 @@ inline mlp_mapper::mlp_mapper(index_t d_kb, index_t hidden, index_t d_model, act
   detail::require_positive_dim(d_kb, what, "d_kb");
   detail::require_positive_dim(hidden, what, "hidden");
   detail::require_positive_dim(d_model, what, "d_model");
-  if (act != activation::gelu && act != activation::relu && act != activation::tanh)
+  if (!detail::activation_names.contains(act))
     throw error(what, "activation", "value " + std::to_string(static_cast<int>(act)) + " is not an activation");
   w1_ = matrix<float>(hidden, d_kb, 0.0f);
   b1_ = matrix<float>(1, hidden, 0.0f);

@@ -70,6 +70,16 @@ inline std::optional<std::pair<index_t, index_t>> first_non_finite(matrix_view<c
   return std::nullopt;
 }
 
+namespace detail {
+// Throws, naming the row and column of `name`'s first NaN or infinite entry.
+inline void require_all_finite(matrix_view<const float> v, const char* what, const char* name) {
+  if (const auto bad = first_non_finite(v))
+    throw error(what, std::string(name) + " row " + std::to_string(bad->first) + ", column " +
+                          std::to_string(bad->second),
+                "entry is NaN or infinite");
+}
+}  // namespace detail
+
 inline void check_parameters(std::span<const parameter> params, const char* what) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     const parameter& p = params[i];

@@ -77,10 +77,6 @@ namespace bert_chars {
 // _is_chinese_char: the CJK Unified Ideographs blocks, extensions A-E and the
 // compatibility ideographs (not kana, not hangul).
 constexpr bool is_cjk_ideograph(char32_t cp) noexcept;
-// _is_control: category C*, except \t \n \r.
-inline bool is_control(char32_t cp) noexcept;
-// _is_whitespace: \t \n \r, space, category Zs.
-inline bool is_whitespace(char32_t cp) noexcept;
 // _is_punctuation: non-alphanumeric printable ASCII, or category P*.
 inline bool is_punctuation(char32_t cp) noexcept;
 // Python's str.lower() of the one-character string `cp`: writes 1 or 2 code
@@ -146,25 +142,6 @@ constexpr bool is_ascii_punctuation(char32_t cp) noexcept {
   return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
 }
 }  // namespace detail
-
-inline bool is_control(char32_t cp) noexcept {
-  if (cp == '\t' || cp == '\n' || cp == '\r') return false;
-  switch (detail::category(cp)) {
-    case UTF8PROC_CATEGORY_CN:
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-      return true;
-    default:
-      return false;
-  }
-}
-
-inline bool is_whitespace(char32_t cp) noexcept {
-  if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') return true;
-  return cp >= 0x80 && detail::category(cp) == UTF8PROC_CATEGORY_ZS;
-}
 
 inline bool is_punctuation(char32_t cp) noexcept {
   if (cp < 0x80) return detail::is_ascii_punctuation(cp);

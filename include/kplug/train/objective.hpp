@@ -34,6 +34,21 @@ inline void check_objective_shapes(matrix_view<const float> outputs, std::size_t
     throw error(what, "outputs", std::to_string(outputs.rows()) + " rows for " + std::to_string(n) + " targets");
   require_shape(grad, outputs.rows(), outputs.cols(), what, "grad");
 }
+
+// The frame of a mean loss: checks the shapes, then for each target r calls
+// add_row(r, inv_n, total), which adds target r's loss to `total` and writes
+// row r of grad (already divided by n: inv_n = 1/n); returns total / n, or 0
+// for no targets.
+template <class AddRow>
+double mean_over_targets(matrix_view<const float> outputs, std::span<const target* const> targets,
+                         matrix_view<float> grad, const char* what, AddRow add_row) {
+  check_objective_shapes(outputs, targets.size(), grad, what);
+  if (targets.empty()) return 0.0;
+  const double inv_n = 1.0 / static_cast<double>(targets.size());
+  double total = 0.0;
+  for (std::size_t r = 0; r < targets.size(); ++r) add_row(r, inv_n, total);
+  return total * inv_n;
+}
 }  // namespace detail
 
 // Softmax cross-entropy with hard labels (MMLM over the vocabulary, or task
@@ -42,11 +57,7 @@ struct cross_entropy {
   double operator()(matrix_view<const float> logits, std::span<const target* const> targets,
                     matrix_view<float> grad) const {
     constexpr const char* what = "cross-entropy loss";
-    detail::check_objective_shapes(logits, targets.size(), grad, what);
-    if (targets.empty()) return 0.0;
-    const double inv_n = 1.0 / static_cast<double>(targets.size());
-    double total = 0.0;
-    for (std::size_t r = 0; r < targets.size(); ++r) {
+    return detail::mean_over_targets(logits, targets, grad, what, [&](std::size_t r, double inv_n, double& total) {
       const auto row = logits.row(static_cast<index_t>(r));
       const std::int32_t label = targets[r]->label;
       if (label < 0 || label >= logits.cols())
@@ -64,8 +75,7 @@ struct cross_entropy {
       total += log_sum - (static_cast<double>(row[static_cast<std::size_t>(label)]) - peak);
       e *= static_cast<float>(inv_n / sum);
       g[static_cast<std::size_t>(label)] -= static_cast<float>(inv_n);
-    }
-    return total * inv_n;
+    });
   }
 };
 
@@ -75,11 +85,7 @@ struct squared_error {
   double operator()(matrix_view<const float> outputs, std::span<const target* const> targets,
                     matrix_view<float> grad) const {
     constexpr const char* what = "squared-error loss";
-    detail::check_objective_shapes(outputs, targets.size(), grad, what);
-    if (targets.empty()) return 0.0;
-    const double inv_n = 1.0 / static_cast<double>(targets.size());
-    double total = 0.0;
-    for (std::size_t r = 0; r < targets.size(); ++r) {
+    return detail::mean_over_targets(outputs, targets, grad, what, [&](std::size_t r, double inv_n, double& total) {
       const auto& want = targets[r]->values;
       if (static_cast<index_t>(want.size()) != outputs.cols())
         throw error(what, "targets[" + std::to_string(r) + "].values",
@@ -92,8 +98,7 @@ struct squared_error {
         total += 0.5 * d * d;
         g[c] = static_cast<float>(d * inv_n);
       }
-    }
-    return total * inv_n;
+    });
   }
 };
 
