@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/plugin_test_support.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -25,11 +26,7 @@ using kplug::xxh64;
 
 // ------------------------------------------------------------------ matrices
 
-std::string le64(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
+using kplug_test::le64;
 
 TEST(FingerprintMatrix, IsXxh64OfRowsColsAndRowMajorBytes) {
   kplug::matrix<float> m(2, 3);

@@ -27,31 +27,31 @@ using kplug::index_t;
 
 // Large enough (512 KiB of weights) that a save takes a while and a random
 // kill often lands inside one.
-constexpr index_t d_model = 512;
-constexpr index_t d_kb = 256;
+constexpr index_t crash_d_model = 512;
+constexpr index_t crash_d_kb = 256;
 
 // Saves state `s`: every weight s, every bias -s, notes "state s" (all
 // exact in float32 for the states used here, below 2^24).
 void save_state(const std::string& path, std::int64_t s, std::vector<float>& weight, std::vector<float>& bias) {
   kplug::plugin::plugin_metadata m;
   m.mapper_kind = "affine";
-  m.d_kb = d_kb;
-  m.d_model = d_model;
+  m.d_kb = crash_d_kb;
+  m.d_model = crash_d_model;
   m.splice = kplug::splice::splice_format::entity_slash_mention(17);
-  m.kb = {"kb", 100, d_kb, 1};
-  m.encoder = {"encoder", d_model, 100, 2};
+  m.kb = {"kb", 100, crash_d_kb, 1};
+  m.encoder = {"encoder", crash_d_model, 100, 2};
   m.notes = "state " + std::to_string(s);
   std::fill(weight.begin(), weight.end(), static_cast<float>(s));
   std::fill(bias.begin(), bias.end(), -static_cast<float>(s));
-  const std::vector<kplug::io::named_tensor> ts{kplug::io::make_tensor("weight", {d_model, d_kb}, weight),
-                                                kplug::io::make_tensor("bias", {d_model}, bias)};
+  const std::vector<kplug::io::named_tensor> ts{kplug::io::make_tensor("weight", {crash_d_model, crash_d_kb}, weight),
+                                                kplug::io::make_tensor("bias", {crash_d_model}, bias)};
   kplug::plugin::save_plugin(path, m, ts);
 }
 
 // The child: saves states first, first + 1, ... until killed.
 [[noreturn]] void keep_saving(const std::string& path, std::int64_t first) {
   try {
-    std::vector<float> weight(static_cast<std::size_t>(d_model * d_kb)), bias(static_cast<std::size_t>(d_model));
+    std::vector<float> weight(static_cast<std::size_t>(crash_d_model * crash_d_kb)), bias(static_cast<std::size_t>(crash_d_model));
     for (std::int64_t s = first;; ++s) save_state(path, s, weight, bias);
   } catch (...) {
     ::_exit(3);
@@ -64,11 +64,11 @@ std::int64_t state_of(const kplug::plugin::loaded_plugin& p) {
   const std::string& notes = p.metadata.notes;
   if (!notes.starts_with("state ")) return -1;
   const std::int64_t s = std::stoll(notes.substr(6));
-  const auto w = p.float_matrix("weight", d_model, d_kb);
-  for (index_t r = 0; r < d_model; ++r)
+  const auto w = p.float_matrix("weight", crash_d_model, crash_d_kb);
+  for (index_t r = 0; r < crash_d_model; ++r)
     for (const float v : w.row(r))
       if (v != static_cast<float>(s)) return -1;
-  for (const float v : p.float_vector("bias", d_model))
+  for (const float v : p.float_vector("bias", crash_d_model))
     if (v != -static_cast<float>(s)) return -1;
   return s;
 }
@@ -84,7 +84,7 @@ TEST(PluginCrashSafety, AWriterKilledAtRandomTimesLeavesTheLastCompleteFile) {
   kplug_test::temp_dir dir;
   const std::string path = dir.file("ckpt.kplug");
   {
-    std::vector<float> weight(static_cast<std::size_t>(d_model * d_kb)), bias(static_cast<std::size_t>(d_model));
+    std::vector<float> weight(static_cast<std::size_t>(crash_d_model * crash_d_kb)), bias(static_cast<std::size_t>(crash_d_model));
     save_state(path, 0, weight, bias);
   }
   constexpr int kills = 20;

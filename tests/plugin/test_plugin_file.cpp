@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/plugin_test_support.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -71,12 +72,7 @@ struct affine_plugin {
   }
 };
 
-std::vector<std::string> listing(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using kplug_test::listing;
 
 // ------------------------------------------------------------------ round trip
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/plugin_test_support.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -24,36 +25,36 @@ using kplug::index_t;
 using kplug::plugin::plugin_metadata;
 using kplug_test::temp_dir;
 
-constexpr index_t d_model = 8;
-constexpr index_t d_kb = 4;
+constexpr index_t small_d_model = 8;
+constexpr index_t small_d_kb = 4;
 
 // An affine plugin read_knowledge_plugin can rebuild (no unknown options).
-struct affine_plugin {
+struct small_affine_plugin {
   plugin_metadata metadata;
-  kplug::matrix<float> weight{d_model, d_kb};
-  std::vector<float> bias = std::vector<float>(static_cast<std::size_t>(d_model));
+  kplug::matrix<float> weight{small_d_model, small_d_kb};
+  std::vector<float> bias = std::vector<float>(static_cast<std::size_t>(small_d_model));
 
-  affine_plugin() {
+  small_affine_plugin() {
     metadata.mapper_kind = "affine";
-    metadata.d_kb = d_kb;
-    metadata.d_model = d_model;
+    metadata.d_kb = small_d_kb;
+    metadata.d_model = small_d_model;
     metadata.splice = kplug::splice::splice_format::entity_slash_mention(17);
-    metadata.kb = {"toy-kb", 20, d_kb, 0x1111};
-    metadata.encoder = {"toy-encoder", d_model, 100, 0x2222};
+    metadata.kb = {"toy-kb", 20, small_d_kb, 0x1111};
+    metadata.encoder = {"toy-encoder", small_d_model, 100, 0x2222};
     metadata.notes = "tuned on toy data";
     metadata.extra = {{"author", "tests"}};
-    for (index_t r = 0; r < d_model; ++r) {
+    for (index_t r = 0; r < small_d_model; ++r) {
       bias[static_cast<std::size_t>(r)] = 0.5f * static_cast<float>(r) - 1.f;
-      for (index_t c = 0; c < d_kb; ++c) weight(r, c) = static_cast<float>(r) - 0.25f * static_cast<float>(c);
+      for (index_t c = 0; c < small_d_kb; ++c) weight(r, c) = static_cast<float>(r) - 0.25f * static_cast<float>(c);
     }
   }
   std::vector<kplug::io::named_tensor> tensors() const {
-    return {kplug::io::make_tensor("weight", weight), kplug::io::make_tensor("bias", {d_model}, bias)};
+    return {kplug::io::make_tensor("weight", weight), kplug::io::make_tensor("bias", {small_d_model}, bias)};
   }
 };
 
 std::string saved(const temp_dir& dir, const std::string& name = "p.kplug") {
-  const affine_plugin p;
+  const small_affine_plugin p;
   const std::string path = dir.file(name);
   kplug::plugin::save_plugin(path, p.metadata, p.tensors());
   return path;
@@ -72,23 +73,19 @@ std::string error_of(Load&& load) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::string le64(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
+using kplug_test::le64;
 
 // ------------------------------------------------------------------ round trip
 
 TEST(PluginChecksum, RoundTripIsVerified) {
   temp_dir dir;
-  const affine_plugin p;
+  const small_affine_plugin p;
   const std::string path = saved(dir);
   const auto loaded = kplug::plugin::load_plugin(path);
   EXPECT_TRUE(loaded.checksum_verified);
   EXPECT_TRUE(loaded.warnings.empty());
   EXPECT_EQ(loaded.metadata, p.metadata);
-  EXPECT_EQ(loaded.float_matrix("weight", d_model, d_kb)(7, 3), 7.f - 0.75f);
+  EXPECT_EQ(loaded.float_matrix("weight", small_d_model, small_d_kb)(7, 3), 7.f - 0.75f);
   const auto rebuilt = kplug::plugin::read_knowledge_plugin(path);
   EXPECT_TRUE(rebuilt.checksum_verified);
   EXPECT_TRUE(rebuilt.warnings.empty());
@@ -116,7 +113,7 @@ TEST(PluginChecksum, EveryInvertedTensorByteIsRefusedNamingTheTensor) {
       EXPECT_TRUE(named) << "byte " << b << " of '" << t.name << "': " << (e.empty() ? "loaded" : e);
       refused += named ? 1 : 0;
     }
-  EXPECT_EQ(refused, static_cast<std::size_t>(d_model * d_kb + d_model) * 4);
+  EXPECT_EQ(refused, static_cast<std::size_t>(small_d_model * small_d_kb + small_d_model) * 4);
 }
 
 // A single flipped bit is enough, in the low bits of a float where the value
@@ -137,7 +134,7 @@ TEST(PluginChecksum, ALowBitFlipIsRefused) {
 // own keys and free text included, is refused naming the metadata.
 TEST(PluginChecksum, AnAlteredMetadataValueIsRefused) {
   temp_dir dir;
-  const affine_plugin p;
+  const small_affine_plugin p;
   const kplug::io::safetensors_file f(saved(dir));
   std::size_t edited = 0;
   for (const auto& [key, value] : f.metadata()) {
@@ -176,7 +173,7 @@ TEST(PluginChecksum, ADamagedHeaderByteIsRefused) {
 
 TEST(PluginChecksum, MissingOrStrayChecksumKeysAreRefused) {
   temp_dir dir;
-  const affine_plugin p;
+  const small_affine_plugin p;
   const kplug::io::safetensors_file f(saved(dir));
   const auto rewrite = [&](const kplug::io::safetensors_metadata& md) {
     kplug::io::write_safetensors(dir.file("k"), p.tensors(), md);
@@ -215,7 +212,7 @@ kplug::io::safetensors_metadata version_1_metadata(const plugin_metadata& m) {
 
 TEST(PluginChecksum, AFileFromBeforeChecksumsLoadsReportedUnverified) {
   temp_dir dir;
-  const affine_plugin p;
+  const small_affine_plugin p;
   const std::string path = dir.file("old.kplug");
   kplug::io::write_safetensors(path, p.tensors(), version_1_metadata(p.metadata));
   const auto loaded = kplug::plugin::load_plugin(path);
@@ -240,7 +237,7 @@ TEST(PluginChecksum, AFileFromBeforeChecksumsLoadsReportedUnverified) {
 // Version 1 never had checksum keys: one there is an unknown key.
 TEST(PluginChecksum, AVersion1FileWithChecksumKeysIsRefused) {
   temp_dir dir;
-  const affine_plugin p;
+  const small_affine_plugin p;
   const auto md = kplug::plugin::with_checksums(version_1_metadata(p.metadata), p.tensors());
   kplug::io::write_safetensors(dir.file("v1"), p.tensors(), md);
   KPLUG_EXPECT_ERROR((void)kplug::plugin::load_plugin(dir.file("v1")), "kplug.checksum.", "unknown key");
@@ -284,7 +281,7 @@ TEST(PluginChecksum, JsonKeyOrderAndWhitespaceDoNotMatter) {
   const std::string path = dir.write("reordered.kplug", le64(json.size()) + json + bytes.substr(8 + n));
   const auto loaded = kplug::plugin::load_plugin(path);
   EXPECT_TRUE(loaded.checksum_verified);
-  EXPECT_EQ(loaded.metadata, affine_plugin().metadata);
+  EXPECT_EQ(loaded.metadata, small_affine_plugin().metadata);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/plugin_test_support.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -27,11 +28,7 @@ using kplug::io::safetensors_file;
 using kplug::io::dtype;
 using kplug_test::temp_dir;
 
-std::string u64le(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
+using kplug_test::le64;
 
 template <class T>
 std::string le_bytes(std::initializer_list<T> values) {
@@ -45,19 +42,14 @@ std::string le_bytes(std::initializer_list<T> values) {
 }
 
 // A file of header length + `json` verbatim + `data`.
-std::string raw_file(const std::string& json, const std::string& data = "") { return u64le(json.size()) + json + data; }
+std::string raw_file(const std::string& json, const std::string& data = "") { return le64(json.size()) + json + data; }
 
 std::span<const std::byte> as_span(const std::string& s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
 // Every file in `dir` (names only).
-std::vector<std::string> listing(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using kplug_test::listing;
 
 // ------------------------------------------------------------------ layout fixtures
 
@@ -68,7 +60,7 @@ TEST(SafetensorsWriter, MatchesHandBuiltFixtureByteForByte) {
   const named_tensor t = kplug::io::make_tensor("attn.0", {1, 2, 3}, std::span<const float>(values));
   const std::string json = R"({"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}})";
   ASSERT_EQ(json.size(), 64u);
-  const std::string expected = u64le(64) + json + le_bytes<float>({0.f, 1.f, 2.f, 3.f, 4.f, 5.f});
+  const std::string expected = le64(64) + json + le_bytes<float>({0.f, 1.f, 2.f, 3.f, 4.f, 5.f});
   EXPECT_EQ(kplug::io::serialize_safetensors(std::span(&t, 1)), expected);
 
   // The first bytes as the format describes them: N = 64 little-endian, then '{'.
@@ -84,16 +76,16 @@ TEST(SafetensorsWriter, PadsTheHeaderWithSpacesToAMultipleOfEight) {
   const named_tensor t = kplug::io::make_tensor("attn0", {1, 1, 2, 3}, std::span<const float>(values));
   const std::string json = R"({"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}})";
   ASSERT_EQ(json.size(), 65u);
-  const std::string expected = u64le(72) + json + std::string(7, ' ') + le_bytes<float>({0, 1, 2, 3, 4, 5});
+  const std::string expected = le64(72) + json + std::string(7, ' ') + le_bytes<float>({0, 1, 2, 3, 4, 5});
   EXPECT_EQ(kplug::io::serialize_safetensors(std::span(&t, 1)), expected);
 }
 
 TEST(SafetensorsWriter, EmptyFileAndMetadataOnly) {
-  EXPECT_EQ(kplug::io::serialize_safetensors({}), u64le(8) + "{}" + std::string(6, ' '));
+  EXPECT_EQ(kplug::io::serialize_safetensors({}), le64(8) + "{}" + std::string(6, ' '));
   const kplug::io::safetensors_metadata md{{"framework", "pt"}};
   const std::string json = R"({"__metadata__":{"framework":"pt"}})";
   ASSERT_EQ(json.size(), 35u);
-  EXPECT_EQ(kplug::io::serialize_safetensors({}, md), u64le(40) + json + std::string(5, ' '));
+  EXPECT_EQ(kplug::io::serialize_safetensors({}, md), le64(40) + json + std::string(5, ' '));
 }
 
 // Descending dtype order of the reference's enum, then name; offsets back to back.
@@ -121,7 +113,7 @@ TEST(SafetensorsWriter, OrdersByDescendingDtypeThenNameLikeTheReference) {
   const std::string padded = json + std::string((8 - json.size() % 8) % 8, ' ');
   const std::string data = le_bytes<double>({0.25}) + le_bytes<float>({7.f}) + le_bytes<float>({1.5f, -2.f}) +
                            le_bytes<std::uint16_t>({0x3c00}) + std::string("\x01\x02\x03", 3);
-  EXPECT_EQ(kplug::io::serialize_safetensors(ts, md), u64le(padded.size()) + padded + data);
+  EXPECT_EQ(kplug::io::serialize_safetensors(ts, md), le64(padded.size()) + padded + data);
 }
 
 // ------------------------------------------------------------------ round trips
@@ -307,11 +299,11 @@ std::vector<bad_case> bad_cases() {
   const std::string good_a = f32("a", "[2]", "[0,8]");
   v.push_back({"empty file", "", {"empty"}});
   v.push_back({"short file", "abcde", {"only 5 bytes"}});
-  v.push_back({"header beyond the file", u64le(100) + "{}", {"beyond the end", "100"}});
-  v.push_back({"header above the cap", u64le(200'000'000) + "{}", {"exceeds the limit", "100000000"}});
-  v.push_back({"header of 4 GiB", u64le(std::uint64_t{4} << 30) + "{}",
+  v.push_back({"header beyond the file", le64(100) + "{}", {"beyond the end", "100"}});
+  v.push_back({"header above the cap", le64(200'000'000) + "{}", {"exceeds the limit", "100000000"}});
+  v.push_back({"header of 4 GiB", le64(std::uint64_t{4} << 30) + "{}",
                {"header length 4294967296 exceeds the limit of 100000000 bytes"}});
-  v.push_back({"header too small", u64le(1) + "{", {"cannot hold"}});
+  v.push_back({"header too small", le64(1) + "{", {"cannot hold"}});
   v.push_back({"not starting with {", raw_file("[]"), {"does not start with '{'"}});
   v.push_back({"leading space", raw_file(" {}"), {"does not start with '{'"}});
   v.push_back({"invalid JSON", raw_file("{\"a\":"), {"invalid JSON"}});

@@ -81,7 +81,9 @@ void require_same_or_disjoint(const matrix_view<A>& out, const matrix_view<B>& i
 // Copies `from` into `to` (same shape) row by row; a row that is already the
 // same memory is left alone.
 inline void copy_rows(matrix_view<const float> from, matrix_view<float> to) noexcept {
-  for (index_t r = 0; r < from.rows(); ++r) {
+  // Bounded by the destination (equal to the source after the callers'
+  // checks), so that GCC's -Warray-bounds sees no write past `to`.
+  for (index_t r = 0; r < to.rows(); ++r) {
     const auto in = from.row(r);
     const auto out = to.row(r);
     // Sized by the output (equal to the input after the callers' checks; this
