@@ -4,8 +4,12 @@
 //   text -> words -> linker (alias table) -> knowledge base (.npy + entity2id)
 //        -> splice plan (format of your choice) -> backend input rows
 //
-//   example_link_and_splice [--format paper|ebert|replace|pelt|relation]
-//                           [--max-length N] [--dir DIR] sentence...
+//   example_link_and_splice [--format entity-slash-mention|mention-slash-entity|
+//                                     replace-mention|mention-paren-entity]
+//                           [--markers] [--max-length N] [--dir DIR] sentence...
+//
+// --markers wraps the first mention in # ... # and the second in $ ... $, the
+// paper's relation-extraction input.
 //
 // The knowledge vectors are deterministic stand-ins for TransE embeddings, the
 // encoder is kplug's mock backend, and the vocabulary is one piece per word;
@@ -20,7 +24,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -82,20 +88,17 @@ std::string label_of(const std::string& id) {
   return id;
 }
 
-kplug::splice::splice_format format_named(const std::string& name) {
-  using kplug::splice::splice_format;
-  if (name == "paper") return splice_format::entity_slash_mention(slash);
-  if (name == "ebert") return splice_format::mention_slash_entity(slash);
-  if (name == "replace") return splice_format::replace_mention();
-  if (name == "pelt") return splice_format::mention_paren_entity(open_paren, close_paren, true);
-  if (name == "relation")  // the paper's relation input: # E / head # ... $ E / tail $
-    return splice_format::entity_slash_mention(slash).with_markers({{{hash}, {hash}}, {{dollar}, {dollar}}});
-  throw kplug::error("choose splice format", "--format", "unknown format '" + name +
-                                                             "' (paper, ebert, replace, pelt, relation)");
+// The format's literal tokens in the toy vocabulary.
+std::optional<kplug::token_id> punctuation(std::string_view token) {
+  if (token == "/") return slash;
+  if (token == "(") return open_paren;
+  if (token == ")") return close_paren;
+  return std::nullopt;
 }
 
 int run(int argc, char** argv) {
-  std::string format_name = "paper", sentence;
+  std::string format_name = "entity-slash-mention", sentence;
+  bool markers = false;
   std::int32_t max_length = 0;
   fs::path dir;
   for (int i = 1; i < argc; ++i) {
@@ -111,9 +114,13 @@ int run(int argc, char** argv) {
         max_length = static_cast<std::int32_t>(n);
       }
       if (a == "--dir") dir = v;
+    } else if (a == "--markers") {
+      markers = true;
     } else if (a == "-h" || a == "--help") {
-      std::puts("usage: example_link_and_splice [--format paper|ebert|replace|pelt|relation] "
-                "[--max-length N] [--dir DIR] sentence...");
+      std::printf(
+          "usage: example_link_and_splice [--format NAME] [--markers] [--max-length N] [--dir DIR] "
+          "sentence...\nformats: %s\n",
+          kplug::splice::format_name_list().c_str());
       return 0;
     } else {
       sentence += (sentence.empty() ? "" : " ") + a;
@@ -121,7 +128,9 @@ int run(int argc, char** argv) {
   }
   if (sentence.empty()) sentence = "Marie Curie was born in Warsaw and worked in Paris, France.";
   kplug::splice::planner_config config;
-  config.format = format_named(format_name);
+  config.format = kplug::splice::format_named(format_name, punctuation);
+  if (markers)  // the paper's relation input: # E / head # ... $ E / tail $
+    config.format = config.format.with_markers({{{hash}, {hash}}, {{dollar}, {dollar}}});
   config.max_length = max_length;
 
   // 1. Knowledge files, written with the real formats and read back by kplug.
@@ -170,8 +179,8 @@ int run(int argc, char** argv) {
   tokens.word_of.push_back(-1);
 
   // 4. The splice plan: one entity slot per mention, positions remapped.
-  std::vector<kplug::mention> marked = found.mentions;  // relation format: first mention is head, second tail
-  if (format_name == "relation")
+  std::vector<kplug::mention> marked = found.mentions;  // with markers: first mention is head, second tail
+  if (markers)
     for (std::size_t k = 0; k < marked.size() && k < 2; ++k) marked[k].marker = static_cast<std::int16_t>(k);
   const kplug::splice::planner planner(config);
   const kplug::splice::splice_plan plan = planner.build(tokens, marked, found.rows);
@@ -190,7 +199,8 @@ int run(int argc, char** argv) {
   encoder.forward(batch.input(), mapped, cls_position, out);
   const kplug::backend::mock_call& seen = encoder.last_input();  // the rows the mock's encoder ran on
 
-  std::printf("\nspliced (format %s, %d positions%s):\n", format_name.c_str(), plan.length(),
+  std::printf("\nspliced (format %s%s, %d positions%s):\n", format_name.c_str(),
+              markers ? " with markers" : "", plan.length(),
               max_length > 0 ? (", max length " + std::to_string(max_length)).c_str() : "");
   std::puts("  row  position  segment  input                            row[0..2]");
   for (std::int32_t i = 0; i < plan.length(); ++i) {

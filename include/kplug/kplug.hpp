@@ -43,6 +43,7 @@
 #include "kplug/splice/assemble.hpp"
 #include "kplug/splice/batch.hpp"
 #include "kplug/splice/format.hpp"
+#include "kplug/splice/format_names.hpp"
 #include "kplug/splice/plan.hpp"
 #include "kplug/splice/planner.hpp"
 

@@ -236,18 +236,25 @@ TEST_F(TypingTools, UnknownLabelsAreCountedNotFatal) {
 }
 
 // export: the paper's format puts [entity] / mention; the head moves to
-// the mention's first piece after the two inserted rows.
+// the mention's first piece after the two inserted rows. --format takes the
+// library's format names: PELT's mention ( E ) gives the entity row the
+// position of "(" and leaves the head on the mention.
 TEST_F(TypingTools, ExportWritesTheSplicedRows) {
   temp_dir scratch;
   write_file(scratch.file("d.jsonl"), instance("i saw the thing today", 10, 15, "e5", "y"));
-  const auto r = run_kplug({"export", "--model", model(), "--data", scratch.file("d.jsonl"), "--kb", path("kb"),
-                            "--out", scratch.file("x.jsonl")},
-                           scratch);
-  ASSERT_EQ(r.status, 0) << r.err;
-  std::ifstream in(scratch.file("x.jsonl"));
-  const auto x = nlohmann::json::parse(in);
+  const auto export_with = [&](std::vector<std::string> format_args) {
+    std::vector<std::string> args{"export", "--model", model(),   "--data", scratch.file("d.jsonl"),
+                                  "--kb",   path("kb"), "--out", scratch.file("x.jsonl")};
+    args.insert(args.end(), format_args.begin(), format_args.end());
+    const auto r = run_kplug(args, scratch);
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::ifstream in(scratch.file("x.jsonl"));
+    return nlohmann::json::parse(in);
+  };
   const auto vocab = kplug::text::wordpiece_vocab::load(kplug_test::minilm_dir() + "/vocab.txt");
   const auto id = [&](const char* t) { return *vocab.find(t); };
+
+  const auto x = export_with({});
   const std::vector<std::int32_t> want = {id("[CLS]"), id("i"),     id("saw"),   id("the"),
                                           -1,          id("/"),     id("thing"), id("today"), id("[SEP]")};
   EXPECT_EQ(x.at("ids").get<std::vector<std::int32_t>>(), want);
@@ -255,6 +262,14 @@ TEST_F(TypingTools, ExportWritesTheSplicedRows) {
   EXPECT_EQ(x.at("head"), 6);
   EXPECT_EQ(x.at("label"), 1);
   EXPECT_EQ(x.at("positions"), nlohmann::json::array({0, 1, 2, 3, 4, 5, 6, 7, 8}));
+
+  const auto pelt = export_with({"--format", "mention-paren-entity"});
+  const std::vector<std::int32_t> want_pelt = {id("[CLS]"), id("i"), id("saw"), id("the"),   id("thing"),
+                                               id("("),     -1,      id(")"),   id("today"), id("[SEP]")};
+  EXPECT_EQ(pelt.at("ids").get<std::vector<std::int32_t>>(), want_pelt);
+  EXPECT_EQ(pelt.at("entity_rows"), nlohmann::json::array({5}));
+  EXPECT_EQ(pelt.at("head"), 4);
+  EXPECT_EQ(pelt.at("positions"), nlohmann::json::array({0, 1, 2, 3, 4, 5, 5, 6, 7, 8}));
 }
 
 // The label depends only on the entity: without knowledge the frozen

@@ -34,7 +34,7 @@ command_line export_command_line() {
       .option("--entity-ids", "FILE", "entity2id.txt of a --kb .npy table")
       .option("--aliases", "FILE", "alias table: links mentions without an entity (and all with --entities linker)")
       .option("--entities", "gold|linker", "where the typed mention's entity comes from (default gold)")
-      .option("--format", "NAME", "splice format: entity-slash-mention (default), mention-slash-entity, replace");
+      .option("--format", "NAME", splice_format_help());
   cl.epilog("Exit status: 0 done, 1 failed (message on stderr), 2 bad command line.\n");
   return cl;
 }

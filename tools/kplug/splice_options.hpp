@@ -1,8 +1,9 @@
-// --format: the splice format a subcommand builds mention groups with.
+// --format: the splice format a subcommand builds mention groups with, by the
+// library's names (kplug/splice/format_names.hpp).
 #pragma once
 
-#include <kplug/core/error.hpp>
 #include <kplug/splice/format.hpp>
+#include <kplug/splice/format_names.hpp>
 #include <kplug/text/wordpiece_vocab.hpp>
 #include <string>
 
@@ -10,15 +11,20 @@
 
 namespace kplug::cli {
 
+// For the subcommands' help.
+inline std::string splice_format_help() {
+  return "splice format: " + splice::format_name_list() +
+         " (default entity-slash-mention, the paper's 'E / m')";
+}
+
 inline splice::splice_format parse_splice_format(const command_line& cl, const text::wordpiece_vocab& vocab) {
-  const std::string name = cl.value("--format").value_or("entity-slash-mention");
-  if (name == "replace") return splice::splice_format::replace_mention();
-  if (name != "entity-slash-mention" && name != "mention-slash-entity")
-    cl.fail("unknown --format " + name + " (entity-slash-mention, mention-slash-entity or replace)");
-  const auto slash = vocab.find("/");
-  if (!slash) throw error("choose the splice format", "vocab.txt", "has no \"/\" token for --format " + name);
-  return name == "entity-slash-mention" ? splice::splice_format::entity_slash_mention(*slash)
-                                        : splice::splice_format::mention_slash_entity(*slash);
+  std::string name = cl.value("--format").value_or("entity-slash-mention");
+  // "replace" was this option's spelling before the names followed the
+  // library's; scripts written then keep working.
+  if (name == "replace") name = "replace-mention";
+  if (!splice::is_format_name(name))
+    cl.fail("unknown --format " + name + " (" + splice::format_name_list() + ")");
+  return splice::format_named(name, [&](std::string_view token) { return vocab.find(token); });
 }
 
 }  // namespace kplug::cli

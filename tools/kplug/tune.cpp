@@ -65,9 +65,7 @@ command_line tune_command_line() {
               "vector to the mean word embedding of its most frequent alias), random (Xavier\n"
               "uniform), npy:W.npy,b.npy (W hidden x d_kb, b hidden), or plugin:FILE (an affine\n"
               "plugin for this knowledge base, e.g. a general one; tuned on any encoder of these sizes)")
-      .option("--format", "NAME",
-              "splice format: entity-slash-mention (default, the paper's 'E / m'),\n"
-              "mention-slash-entity, replace")
+      .option("--format", "NAME", splice_format_help())
       .option("--epochs", "N", "passes over --train (default 3; 0 writes the initial mapper)")
       .option("--lr", "X", "Adam learning rate (default 1e-3)")
       .option("--batch-size", "N", "examples per step (default 32)")
@@ -270,7 +268,7 @@ int tune(const command_line& cl, const std::optional<train::gradient_reduction>&
 
   const splice::splice_format format = parse_splice_format(cl, model.tokenizer.vocab());
   if (mmlm && !format.keeps_mention())
-    cl.fail("--objective mmlm predicts the mention's pieces; --format replace drops them");
+    cl.fail("--objective mmlm predicts the mention's pieces; --format replace-mention drops them");
   const std::string name = cl.value("--name").value_or(model.dir);
   const std::string out = cl.required("--out");
   auto save = [&](const map::affine_mapper& m) {

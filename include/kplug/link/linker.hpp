@@ -92,6 +92,12 @@ class linker {
   };
 
   void link(std::span<const std::string_view> words, std::vector<mention>& out);
+  // The steps of link(), in order; each fills the scratch the next reads.
+  void look_up_words(std::span<const std::string_view> words);
+  void find_matches(std::size_t n, std::size_t max_words);
+  void order_longest_first();
+  void accept_matches(std::span<const std::string_view> words);
+  void write_mentions(std::vector<mention>& out);
 
   const alias_table* table_;
   linker_options options_;
@@ -157,15 +163,25 @@ inline void linker::link(std::span<const std::string_view> words, std::vector<me
   if (n > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
     throw error("link words", "argument 'words'",
                 std::to_string(n) + " words do not fit the int32 word indices of a mention");
-  const alias_table& table = *table_;
-  if (n == 0 || table.empty()) return;
-  std::size_t max_words = table.max_alias_words();
+  if (n == 0 || table_->empty()) return;
+  std::size_t max_words = table_->max_alias_words();
   if (options_.max_alias_words != 0) max_words = std::min(max_words, options_.max_alias_words);
+  look_up_words(words);
+  find_matches(n, max_words);
+  if (matches_.empty()) return;
+  order_longest_first();
+  accept_matches(words);
+  write_mentions(out);
+}
 
-  // 1. Fold and look up every word once; the trie walks then compare ids.
-  //    Each stage runs over the whole sentence and prefetches what the next
-  //    stage reads, so that its cache misses overlap (the tables are far
-  //    larger than the caches; a miss per word per stage otherwise dominates).
+// 1. Folds and looks up every word once; the trie walks then compare
+//    handles. Each stage runs over the whole sentence and prefetches what the
+//    next stage reads, so that its cache misses overlap (the tables are far
+//    larger than the caches; a miss per word per stage otherwise dominates).
+//    Fills ids_ (word handles) and roots_ (the trie node of each word alone).
+inline void linker::look_up_words(std::span<const std::string_view> words) {
+  const alias_table& table = *table_;
+  const std::size_t n = words.size();
   folded_all_.clear();
   folded_end_.resize(n);
   hashes_.resize(n);
@@ -201,11 +217,15 @@ inline void linker::link(std::span<const std::string_view> words, std::vector<me
     roots_[i] = ids_[i] == no_index ? no_index : table.root_child_[ids_[i]];
     if (roots_[i] != no_index) detail::prefetch(&table.node_info_[roots_[i]]);
   }
+}
 
-  // 2. All matches, found one length at a time (breadth-first over the
-  //    starts still walking), which yields them grouped by length and, within
-  //    a length, by start, as step 3 wants; and lets each level's edge
-  //    lookups be prefetched together.
+// 2. Finds all matches, one length at a time (breadth-first over the starts
+//    still walking), which yields them grouped by length and, within a
+//    length, by start, as order_longest_first wants; and lets each level's
+//    edge lookups be prefetched together. level_begin_ ends with
+//    matches_.size(), one past the last level.
+inline void linker::find_matches(std::size_t n, std::size_t max_words) {
+  const alias_table& table = *table_;
   matches_.clear();
   level_begin_.clear();
   active_.clear();
@@ -242,15 +262,21 @@ inline void linker::link(std::span<const std::string_view> words, std::vector<me
   level_begin_.push_back(matches_.size());
   for (const match& m : matches_)
     detail::prefetch(&table.arena_[table.terminals_[table.node_info_[m.node] & alias_table::terminal_mask].begin]);
+}
 
-  // 3. Longest first, then leftmost: the levels in reverse, each in order.
+// 3. Longest first, then leftmost: the levels in reverse, each in order.
+inline void linker::order_longest_first() {
   order_.clear();
   for (std::size_t level = level_begin_.size() - 1; level-- > 0;)
     for (std::size_t k = level_begin_[level]; k < level_begin_[level + 1]; ++k)
       order_.push_back(static_cast<std::uint32_t>(k));
+}
 
-  // 4. Greedy acceptance of non-overlapping matches.
-  taken_.assign(n, 0);
+// 4. Greedy acceptance of non-overlapping matches, in order_, through the
+//    disambiguation hook and the count and score thresholds.
+inline void linker::accept_matches(std::span<const std::string_view> words) {
+  const alias_table& table = *table_;
+  taken_.assign(words.size(), 0);
   accepted_.clear();
   for (const std::uint32_t k : order_) {
     const match& m = matches_[k];
@@ -275,7 +301,11 @@ inline void linker::link(std::span<const std::string_view> words, std::vector<me
     for (std::size_t w = b; w < e; ++w) taken_[w] = 1;
     accepted_.push_back(accepted{k, static_cast<std::uint32_t>(choice)});
   }
+}
 
+// 5. The accepted matches as mentions, in word order.
+inline void linker::write_mentions(std::vector<mention>& out) {
+  const alias_table& table = *table_;
   std::sort(accepted_.begin(), accepted_.end(),
             [&](const accepted& x, const accepted& y) { return matches_[x.match].begin < matches_[y.match].begin; });
   for (const accepted& a : accepted_)
