@@ -9,6 +9,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git unzip python3-pip
   libeigen3-dev libxtensor-dev nlohmann-json3-dev libutf8proc-dev
   libxxhash-dev xxhash  # XXH64 compiled inline from xxhash.h; the tests compare with xxhsum
+  libcli11-dev  # the kplug tool's command-line parser (header-only)
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
   wordnet-base wordnet-sense-index  # the WordNet tests read the real files
   libopenmpi-dev openmpi-bin  # data-parallel map-tuning (kplug::mpi); its tests run mpirun

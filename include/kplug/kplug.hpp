@@ -80,6 +80,18 @@
 #include "kplug/train/objective.hpp"
 #include "kplug/train/reduction.hpp"
 
+// The mention-typing task: its JSONL data, labels, examples and evaluation.
+#include "kplug/tasks/entity_names.hpp"
+#include "kplug/tasks/evaluate.hpp"
+#include "kplug/tasks/forward.hpp"
+#include "kplug/tasks/jsonl_reader.hpp"
+#include "kplug/tasks/labels.hpp"
+#include "kplug/tasks/linear_probe.hpp"
+#include "kplug/tasks/mmlm_data.hpp"
+#include "kplug/tasks/typing_data.hpp"
+#include "kplug/tasks/typing_examples.hpp"
+#include "kplug/tasks/typing_model.hpp"
+
 // Knowledge-base construction: WordNet 3.0 and TransE embeddings.
 #include "kplug/wordnet/alias_builder.hpp"
 #include "kplug/wordnet/database.hpp"

@@ -189,10 +189,14 @@ TEST(encode_errors, command_line_mistakes_exit_2_with_usage) {
       {"frobnicate"},
       {},
   };
-  const char* why[] = {"missing --model",          "--batch-size '0' is not an integer in [1,",
-                       "unknown option '--bogus'", "--output needs a value",
-                       "--aliases is missing",     "unknown command 'frobnicate'",
-                       "usage: kplug <command>"};
+  // The parser's (CLI11's) wording; each names the option and what is wrong with it.
+  const char* why[] = {"--model is required",
+                       "--batch-size: '0' is not an integer in [1,",
+                       "argument was not expected: --bogus",
+                       "--output: 1 required DIR missing",
+                       "--aliases is missing",
+                       "unknown command 'frobnicate'",
+                       "A subcommand is required"};
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto r = run_kplug(cases[i], dir);
     EXPECT_EQ(r.status, 2) << why[i];
@@ -202,6 +206,15 @@ TEST(encode_errors, command_line_mistakes_exit_2_with_usage) {
   const auto help = run_kplug({"encode", "--help"}, dir);
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--max-length N"), std::string::npos) << help.out;
+  // The tool's own help lists every command.
+  const auto all = run_kplug({"--help"}, dir);
+  EXPECT_EQ(all.status, 0);
+  for (const char* name : {"encode", "train-head", "tune", "eval", "export"})
+    EXPECT_NE(all.out.find(name), std::string::npos) << all.out;
+  // An option given twice is a mistake, not a silent choice of one.
+  const auto twice = run_kplug({"encode", "--model", "m", "--model", "n", "--input", input, "--output", dir.file("out")}, dir);
+  EXPECT_EQ(twice.status, 2);
+  EXPECT_NE(twice.err.find("--model"), std::string::npos) << twice.err;
 }
 
 TEST(encode_errors, missing_model_directory_exits_1_naming_it) {

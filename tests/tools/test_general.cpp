@@ -15,6 +15,8 @@
 
 #include "kplug/core/random.hpp"
 #include "kplug/io/npy.hpp"
+#include "kplug/map/identity.hpp"
+#include "kplug/map/mlp.hpp"
 #include "kplug/plugin/knowledge_plugin.hpp"
 #include "support/model_paths.hpp"
 #include "support/temp_dir.hpp"
@@ -174,6 +176,78 @@ TEST_F(GeneralTuning, InitFromAPluginCopiesItsMapper) {
                 dir);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("g.kplug"), std::string::npos) << r.err;
+}
+
+// kplug tune writes every mapper kind: --mapper mlp (trained, with its
+// width and activation), identity (vectors as wide as the encoder's rows,
+// optionally rescaled); each plugin loads with its kind, and eval uses it.
+// An unknown kind, or tuning the parameterless identity, is a command-line
+// mistake.
+TEST_F(GeneralTuning, TuneWritesEveryMapperKind) {
+  std::string typed;
+  for (int k = 0; k < entities; ++k) {
+    std::string label = "LABEL_";
+    label += std::to_string(k % 3);
+    typed += nlohmann::json{{"text", std::to_string(k) + " ( ) ."},
+                            {"mentions", {{{"start", 0}, {"end", 1}, {"entity", entity_name(k)}}}},
+                            {"label", label}}
+                 .dump() +
+             "\n";
+  }
+  dir.write("typed.jsonl", typed);
+  const std::string cls = kplug_test::fixture("tiny_cls");
+  auto r = run_kplug({"tune", "--model", cls, "--kb", dir.file("kb"), "--mapper", "mlp", "--mlp-hidden", "16",
+                      "--activation", "relu", "--train", dir.file("typed.jsonl"), "--epochs", "1", "--out",
+                      dir.file("mlp.kplug")},
+                     dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto mlp = kplug::plugin::read_knowledge_plugin(dir.file("mlp.kplug")).mapper;
+  EXPECT_EQ(mlp.kind(), "mlp");
+  const auto* net = mlp.get_if<kplug::map::mlp_mapper>();
+  ASSERT_NE(net, nullptr);
+  EXPECT_EQ(net->input_dim(), d_kb);
+  EXPECT_EQ(net->hidden_dim(), 16);
+  EXPECT_EQ(net->output_dim(), 32);
+  EXPECT_EQ(net->activation_kind(), kplug::map::activation::relu);
+
+  // Vectors as wide as the encoder's rows (32).
+  kplug::matrix<float> wide(entities, 32, 0.25f);
+  std::filesystem::create_directories(dir.file("kb32"));
+  kplug::io::write_npy(dir.file("kb32/entities.npy"), wide.view());
+  std::filesystem::copy_file(dir.file("kb/entity2id.txt"), dir.file("kb32/entity2id.txt"));
+  r = run_kplug({"tune", "--model", cls, "--kb", dir.file("kb32"), "--mapper", "identity", "--target-norm", "2",
+                 "--epochs", "0", "--out", dir.file("id.kplug")},
+                dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto identity = kplug::plugin::read_knowledge_plugin(dir.file("id.kplug")).mapper;
+  EXPECT_EQ(identity.kind(), "identity");
+  const auto* id = identity.get_if<kplug::map::identity_mapper>();
+  ASSERT_NE(id, nullptr);
+  EXPECT_EQ(id->input_dim(), 32);
+  EXPECT_EQ(id->target_norm(), 2.0f);
+  r = run_kplug({"eval", "--model", cls, "--data", dir.file("typed.jsonl"), "--plugin", dir.file("id.kplug"), "--kb",
+                 dir.file("kb32")},
+                dir);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("10 of 10 typed mentions got an entity"), std::string::npos) << r.out;
+
+  // 8-wide vectors cannot pass unchanged into 32-wide rows.
+  r = run_kplug({"tune", "--model", cls, "--kb", dir.file("kb"), "--mapper", "identity", "--epochs", "0", "--out",
+                 dir.file("bad.kplug")},
+                dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("the identity mapper needs them equal"), std::string::npos) << r.err;
+  r = run_kplug({"tune", "--model", cls, "--kb", dir.file("kb32"), "--mapper", "identity", "--train",
+                 dir.file("typed.jsonl"), "--out", dir.file("bad.kplug")},
+                dir);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no parameters to tune"), std::string::npos) << r.err;
+  r = run_kplug({"tune", "--model", cls, "--kb", dir.file("kb"), "--mapper", "linear", "--epochs", "0", "--out",
+                 dir.file("bad.kplug")},
+                dir);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--mapper: must be one of affine, mlp, identity, not linear"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad.kplug")));
 }
 
 // A plugin tuned on one encoder is refused by a model with other word

@@ -7,8 +7,6 @@
 // it is the one place that truncates to --max-length (keeping [CLS] and
 // [SEP], never cutting a mention group), so truncation is the same whether
 // knowledge is injected or not.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -23,18 +21,20 @@
 #include <kplug/link/linker.hpp>
 #include <kplug/splice/batch.hpp>
 #include <kplug/splice/planner.hpp>
+#include <kplug/tasks/jsonl_reader.hpp>
 #include <kplug/text/wordpiece.hpp>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "args.hpp"
-#include "commands.hpp"
-#include "jsonl_reader.hpp"
+#include "cli.hpp"
+#include "json_output.hpp"
 #include "knowledge.hpp"
 #include "output_files.hpp"
+#include "progress.hpp"
 
 namespace kplug::cli {
 namespace {
@@ -49,34 +49,8 @@ struct encode_settings {
   int threads = 0;
   std::int32_t max_length = 0;  // 0: the model's maximum
   bool quiet = false;
-  std::optional<knowledge_paths> knowledge;
+  knowledge_paths knowledge;
 };
-
-command_line encode_command_line() {
-  command_line cl("kplug encode",
-                  "Encode every line {\"text\": ...} of a JSONL file with a BERT checkpoint and write the\n"
-                  "last hidden state of every token. With --kb, --aliases and --plugin, mentions are\n"
-                  "linked and their entities spliced into the input before encoding.");
-  cl.option("--model", "DIR", "Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt)",
-            true)
-      .option("--input", "FILE", "JSONL: one {\"text\": ...} object per line; blank lines are skipped", true)
-      .option("--output", "DIR", "directory for hidden.npy, offsets.npy, tokens.jsonl (created if needed)",
-              true)
-      .option("--batch-size", "N", "sequences per encoder call (default 32)")
-      .option("--threads", "N", "encoder threads (default: one per hardware thread)")
-      .option("--max-length", "N",
-              "rows per sequence, entity rows included; longer input is\n"
-              "truncated (default: the model's max_position_embeddings)");
-  add_knowledge_options(cl);
-  cl.flag("--quiet", "no progress or summary on stderr (truncation is still reported)");
-  cl.epilog(
-      "Outputs (sequence i is the i-th non-blank input line):\n"
-      "  hidden.npy    float32, rows x hidden: every sequence's rows packed in input order\n"
-      "  offsets.npy   int64, sequences + 1: sequence i is rows [offsets[i], offsets[i+1])\n"
-      "  tokens.jsonl  per sequence {\"tokens\": [...], \"ids\": [...]} (+ \"entity\" with knowledge)\n"
-      "Exit status: 0 done, 1 failed (message on stderr), 2 bad command line.\n");
-  return cl;
-}
 
 // The per-sequence work of one batch, reused across batches.
 struct sequence_slot {
@@ -122,8 +96,7 @@ class encoder_run {
   std::uint64_t truncated_ = 0;
   std::uint64_t entity_rows_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_report_ = start_;
-  bool progress_on_tty_ = ::isatty(2) == 1;
+  progress_line progress_;
 };
 
 encoder_run::encoder_run(const encode_settings& s)
@@ -131,7 +104,8 @@ encoder_run::encoder_run(const encode_settings& s)
       model_(bert::load_checkpoint(s.model), {.threads = s.threads, .keep_activations = false}),
       tokenizer_(text::bert_tokenizer::from_directory(s.model)),
       max_length_(s.max_length > 0 ? s.max_length : static_cast<std::int32_t>(model_.max_positions())),
-      planner_(splice::planner_config{}) {
+      planner_(splice::planner_config{}),
+      progress_(s.quiet) {
   if (max_length_ > model_.max_positions()) {
     std::string why = "--max-length ";
     why += std::to_string(max_length_);
@@ -148,10 +122,10 @@ encoder_run::encoder_run(const encode_settings& s)
   }
   splice::planner_config config;
   config.max_length = max_length_;
-  if (s.knowledge) {
-    knowledge_.emplace(*s.knowledge, model_);
-    linker_.emplace(knowledge_->aliases);
-    config.format = knowledge_->plugin.metadata.splice;
+  if (!s.knowledge.kb.empty()) {
+    knowledge_.emplace(s.knowledge, model_);
+    linker_.emplace(*knowledge_->aliases);
+    config.format = knowledge_->plugin->metadata.splice;
   }
   planner_ = splice::planner(config);
   const auto batch = static_cast<std::size_t>(s.batch_size);
@@ -205,7 +179,7 @@ void encoder_run::encode_batch(std::size_t count) {
     const std::vector<row_index>& rows = packed_.distinct_rows[0];
     gathered_.resize(n, knowledge_->kb.d_kb());
     knowledge_->kb.gather(rows, gathered_.view());
-    knowledge_->plugin.mapper.forward(gathered_.view(), mapped_.view());
+    knowledge_->plugin->mapper.forward(gathered_.view(), mapped_.view());
   }
   hidden_.resize(packed_.tokens(), hidden);
   model_.encode(packed_.input(), mapped_.view(), hidden_.view());
@@ -240,26 +214,19 @@ void encoder_run::write_tokens(const sequence_slot& slot, const splice::splice_p
   record_["tokens"] = std::move(tokens);
   record_["ids"] = std::move(ids);
   if (knowledge_) record_["entity"] = std::move(entity);
-  std::string line = record_.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line += '\n';
-  tokens_out_->write(line);
+  tokens_out_->write(json_line(record_));
 }
 
 void encoder_run::report_progress(bool final) {
-  if (settings_.quiet) return;
-  const auto now = std::chrono::steady_clock::now();
-  // A terminal line is redrawn every second; a log gets a line every ten.
-  if (!final && now - last_report_ < std::chrono::seconds(progress_on_tty_ ? 1 : 10)) return;
-  last_report_ = now;
-  const double seconds = std::chrono::duration<double>(now - start_).count();
+  if (!progress_.due(final)) return;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::size_t sequences = offsets_.size() - 1;
   const double rate = seconds > 0 ? static_cast<double>(sequences) / seconds : 0.0;
   if (!final) {
-    std::fprintf(stderr, "%skplug encode: %zu sequences, %.1f sequences/s%s", progress_on_tty_ ? "\r" : "",
-                 sequences, rate, progress_on_tty_ ? "\033[K" : "\n");
+    progress_.show("kplug encode: %zu sequences, %.1f sequences/s", sequences, rate);
     return;
   }
-  if (progress_on_tty_) std::fputs("\r\033[K", stderr);
+  progress_.clear();
   std::fprintf(stderr, "kplug encode: %zu sequences, %lld rows in %.2f s (%.1f sequences/s)", sequences,
                static_cast<long long>(offsets_.back()), seconds, rate);
   if (knowledge_) std::fprintf(stderr, ", %llu entity rows", static_cast<unsigned long long>(entity_rows_));
@@ -267,7 +234,7 @@ void encoder_run::report_progress(bool final) {
 }
 
 void encoder_run::run() {
-  jsonl_reader input(settings_.input);
+  tasks::jsonl_reader input(settings_.input);
   const fs::path out(settings_.output);
   std::error_code ec;
   fs::create_directories(out, ec);
@@ -308,26 +275,47 @@ void encoder_run::run() {
                  static_cast<unsigned long long>(truncated_), offsets_.size() - 1, max_length_);
 }
 
-}  // namespace
-
-int run_encode(std::span<char* const> args) {
-  command_line cl = encode_command_line();
-  if (!cl.parse(args)) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return exit_ok;
-  }
-  encode_settings s;
-  s.model = cl.required("--model");
-  s.input = cl.required("--input");
-  s.output = cl.required("--output");
-  s.batch_size = cl.integer("--batch-size", 32, 1, 1 << 16);
-  s.threads = static_cast<int>(cl.integer("--threads", 0, 0, 4096));
-  s.max_length = static_cast<std::int32_t>(cl.integer("--max-length", 0, 2, 1 << 20));
-  s.quiet = cl.has("--quiet");
-  s.knowledge = read_knowledge_paths(cl);
+int run_encode(const encode_settings& s, const CLI::App& app) {
+  // --kb, --aliases and --plugin come together or not at all.
+  const bool any = given(app, "--kb") || given(app, "--aliases") || given(app, "--plugin") || given(app, "--entity-ids");
+  for (const char* name : {"--kb", "--aliases", "--plugin"})
+    if (any && !given(app, name))
+      fail(std::string("injecting knowledge needs --kb, --aliases and --plugin; ") + name + " is missing");
   encoder_run run(s);
   run.run();
   return exit_ok;
+}
+
+}  // namespace
+
+command add_encode(CLI::App& root) {
+  const auto [app, s] = add_command<encode_settings>(
+      root, "encode",
+      "Encode every line {\"text\": ...} of a JSONL file with a BERT checkpoint and write the\n"
+      "last hidden state of every token. With --kb, --aliases and --plugin, mentions are\n"
+      "linked and their entities spliced into the input before encoding.",
+      "Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt)");
+  add_value(*app, "--input", s->input, "FILE", "JSONL: one {\"text\": ...} object per line; blank lines are skipped")
+      ->required();
+  add_value(*app, "--output", s->output, "DIR", "directory for hidden.npy, offsets.npy, tokens.jsonl (created if needed)")
+      ->required();
+  add_value(*app, "--batch-size", s->batch_size, "N", "sequences per encoder call (default 32)")->check(integer_in(1, 1 << 16));
+  add_threads_option(*app, s->threads);
+  add_value(*app, "--max-length", s->max_length, "N",
+            "rows per sequence, entity rows included; longer input is\n"
+            "truncated (default: the model's max_position_embeddings)")
+      ->check(integer_in(2, 1 << 20));
+  add_kb_options(*app, s->knowledge);
+  add_value(*app, "--aliases", s->knowledge.aliases, "FILE", "alias table, alias<TAB>entity<TAB>count per line, to link mentions");
+  add_value(*app, "--plugin", s->knowledge.plugin, "FILE", "knowledge plugin tuned for this knowledge base and this model");
+  app->add_flag("--quiet", s->quiet, "no progress or summary on stderr (truncation is still reported)");
+  app->footer(
+      "Outputs (sequence i is the i-th non-blank input line):\n"
+      "  hidden.npy    float32, rows x hidden: every sequence's rows packed in input order\n"
+      "  offsets.npy   int64, sequences + 1: sequence i is rows [offsets[i], offsets[i+1])\n"
+      "  tokens.jsonl  per sequence {\"tokens\": [...], \"ids\": [...]} (+ \"entity\" with knowledge)\n" +
+      std::string(exit_status_help));
+  return {app, [settings = s, sub = app] { return run_encode(*settings, *sub); }};
 }
 
 }  // namespace kplug::cli

@@ -1,80 +1,75 @@
-// kplug: the command-line tool. Dispatches to one subcommand and turns its
-// failures into exit statuses: 2 for a bad command line (with usage), 1 for
-// anything that failed while working (the kplug::error message says what,
-// where and why).
+// kplug: the command-line tool. Parses the command line (CLI11), runs one
+// subcommand and turns its failures into exit statuses: 2 for a bad command
+// line (with the command's synopsis), 1 for anything that failed while
+// working (the kplug::error message says what, where and why).
 #include <cstdio>
 #include <exception>
 #include <kplug/core/error.hpp>
 #include <kplug/version.hpp>
 #include <new>
-#include <span>
-#include <string_view>
+#include <string>
+#include <vector>
 
-#include "args.hpp"
-#include "commands.hpp"
+#include "cli.hpp"
 
 namespace {
 
-struct command {
-  std::string_view name;
-  std::string_view summary;
-  int (*run)(std::span<char* const>);
-};
+using namespace kplug::cli;
 
-constexpr command commands[] = {
-    {"encode", "encode JSONL text with a BERT checkpoint, optionally injecting knowledge",
-     kplug::cli::run_encode},
-    {"train-head", "train a linear mention-typing head over a frozen encoder (no knowledge)",
-     kplug::cli::run_train_head},
-    {"tune", "map-tune a knowledge plugin for a frozen mention-typing model", kplug::cli::run_tune},
-    {"eval", "accuracy of a mention-typing model, optionally with knowledge", kplug::cli::run_eval},
-    {"export", "write mention-typing data as spliced input rows for training elsewhere", kplug::cli::run_export},
-};
+// The message, then how to get it right.
+int usage_failure(const std::string& message, const CLI::App* app) {
+  if (app != nullptr)
+    std::fprintf(stderr, "kplug %s: %s\n\n%sRun 'kplug %s --help' for the options.\n", app->get_name().c_str(),
+                 message.c_str(), synopsis(*app).c_str(), app->get_name().c_str());
+  else
+    std::fprintf(stderr, "kplug: %s\n\nusage: kplug <command> [options]\nRun 'kplug --help' for the commands.\n",
+                 message.c_str());
+  return exit_usage;
+}
 
-void print_usage(std::FILE* to) {
-  std::fputs("usage: kplug <command> [options]\n\ncommands:\n", to);
-  for (const command& c : commands)
-    std::fprintf(to, "  %-11.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
-                 static_cast<int>(c.summary.size()), c.summary.data());
-  std::fputs("\n'kplug <command> --help' describes a command's options.\n", to);
+int run_guarded(const command& c) {
+  const std::string name = c.app->get_name();
+  try {
+    return c.run();
+  } catch (const usage_error& e) {
+    return usage_failure(e.what(), c.app);
+  } catch (const kplug::error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kplug %s: out of memory (try a smaller --batch-size)\n", name.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kplug %s: %s\n", name.c_str(), e.what());
+  }
+  return exit_failure;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace kplug::cli;
-  if (argc < 2) {
-    print_usage(stderr);
-    return exit_usage;
+  CLI::App root("kplug: plug-and-play knowledge injection into frozen BERT encoders (docs/cli.md).\n"
+                "'kplug <command> --help' describes a command's options.",
+                "kplug");
+  root.require_subcommand(1);
+  root.set_version_flag("--version", "kplug " + std::to_string(kplug::version_major) + "." +
+                                         std::to_string(kplug::version_minor) + "." +
+                                         std::to_string(kplug::version_patch));
+  root.footer(exit_status_help);
+  const std::vector<command> commands = {add_encode(root), add_train_head(root), add_tune(root), add_eval(root),
+                                         add_export(root)};
+  const CLI::App* named = nullptr;  // the command argv[1] names
+  for (const command& c : commands)
+    if (argc > 1 && c.app->get_name() == argv[1]) named = c.app;
+  // CLI11 would report a missing subcommand; the word given is the mistake.
+  if (argc > 1 && argv[1][0] != '-' && named == nullptr)
+    return usage_failure(std::string("unknown command '") + argv[1] + "'", nullptr);
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return root.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_failure(e.what(), named);
   }
-  const std::string_view name = argv[1];
-  if (name == "-h" || name == "--help" || name == "help") {
-    print_usage(stdout);
-    return exit_ok;
-  }
-  if (name == "--version") {
-    std::printf("kplug %d.%d.%d\n", kplug::version_major, kplug::version_minor, kplug::version_patch);
-    return exit_ok;
-  }
-  for (const command& c : commands) {
-    if (c.name != name) continue;
-    try {
-      return c.run(std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
-    } catch (const usage_error& e) {
-      std::fprintf(stderr, "%s\n\n%s", e.what(), e.usage().c_str());
-      return exit_usage;
-    } catch (const kplug::error& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      return exit_failure;
-    } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "kplug %s: out of memory (try a smaller --batch-size)\n", argv[1]);
-      return exit_failure;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "kplug %s: %s\n", argv[1], e.what());
-      return exit_failure;
-    }
-  }
-  std::fprintf(stderr, "kplug: unknown command '%s'\n\n", argv[1]);
-  print_usage(stderr);
-  return exit_usage;
+  for (const command& c : commands)
+    if (c.app->parsed()) return run_guarded(c);
+  return usage_failure("no command", nullptr);
 }

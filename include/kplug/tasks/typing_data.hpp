@@ -10,17 +10,17 @@
 #pragma once
 
 #include <cstdint>
-#include <kplug/core/error.hpp>
-#include <kplug/core/types.hpp>
-#include <kplug/text/wordpiece.hpp>
+#include "kplug/core/error.hpp"
+#include "kplug/core/types.hpp"
+#include "kplug/text/wordpiece.hpp"
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "jsonl_reader.hpp"
+#include "kplug/tasks/jsonl_reader.hpp"
 
-namespace kplug::cli {
+namespace kplug::tasks {
 
 struct typed_mention {
   std::int64_t start = 0;  // code points
@@ -170,4 +170,4 @@ inline void tokenize_instance(const text::bert_tokenizer& tokenizer, const typin
                 "the mention's words have no word pieces");
 }
 
-}  // namespace kplug::cli
+}  // namespace kplug::tasks

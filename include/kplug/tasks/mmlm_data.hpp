@@ -1,4 +1,4 @@
-// General map-tuning's data as `kplug tune --objective mmlm` reads it: text
+// General map-tuning's data (`kplug tune --objective mmlm`): text
 // with entity mentions (the mention-typing JSONL schema; a "label" is allowed
 // and ignored) becomes mention-masked language-modelling examples
 // (train::mmlm_examples): the mentions that have a knowledge-base row are
@@ -10,14 +10,15 @@
 #include <string>
 #include <vector>
 
-#include <kplug/core/error.hpp>
-#include <kplug/splice/planner.hpp>
-#include <kplug/train/example.hpp>
+#include "kplug/core/error.hpp"
+#include "kplug/splice/planner.hpp"
+#include "kplug/train/example.hpp"
 
-#include "typing_data.hpp"
-#include "typing_task.hpp"
+#include "kplug/tasks/typing_data.hpp"
+#include "kplug/tasks/typing_examples.hpp"
+#include "kplug/text/wordpiece.hpp"
 
-namespace kplug::cli {
+namespace kplug::tasks {
 
 struct mmlm_stats {
   std::size_t instances = 0;
@@ -29,17 +30,17 @@ struct mmlm_stats {
 
 // The examples of `file`. A masked piece that the splice plan would truncate
 // away is an error naming the line: the loss would silently lose it.
-inline std::vector<train::example> make_mmlm_examples(const typing_file& file, const typing_model& model,
+inline std::vector<train::example> make_mmlm_examples(const typing_file& file, const text::bert_tokenizer& tokenizer,
                                                       const knowledge_inputs& knowledge,
                                                       const splice::planner& planner, mmlm_stats& stats) {
   std::vector<train::example> out;
   text::tokenized_text scratch;
   tokenized_instance tok;
   splice::splice_plan plan;
-  const token_id mask = model.tokenizer.vocab().mask_id();
+  const token_id mask = tokenizer.vocab().mask_id();
   for (const typing_instance& inst : file.instances) {
     ++stats.instances;
-    tokenize_instance(model.tokenizer, file, inst, scratch, tok);
+    tokenize_instance(tokenizer, file, inst, scratch, tok);
     train::example linked;
     add_mentions(inst, tok, scratch, knowledge, stats.mentions, linked);
     if (linked.mentions.empty()) {
@@ -61,4 +62,4 @@ inline std::vector<train::example> make_mmlm_examples(const typing_file& file, c
   return out;
 }
 
-}  // namespace kplug::cli
+}  // namespace kplug::tasks

@@ -9,13 +9,13 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <kplug/core/error.hpp>
-#include <kplug/core/limits.hpp>
+#include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
-namespace kplug::cli {
+namespace kplug::tasks {
 
 class jsonl_reader {
  public:
@@ -107,4 +107,4 @@ class jsonl_reader {
   std::uint64_t max_line_bytes_;
 };
 
-}  // namespace kplug::cli
+}  // namespace kplug::tasks

@@ -1,4 +1,4 @@
-// JSON Lines input as the tool reads it: a line longer than
+// JSON Lines input as the mention-typing reader reads it: a line longer than
 // input_limits::max_jsonl_line_bytes is refused while it is read, before it is
 // held in memory whole; inputs the fuzzer found are refused, not crashes.
 #include <gtest/gtest.h>
@@ -6,12 +6,12 @@
 
 #include <string>
 
-#include "../../tools/kplug/typing_data.hpp"
+#include "kplug/tasks/typing_data.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
-using kplug::cli::read_typing_file;
+using kplug::tasks::read_typing_file;
 
 const std::string line = R"({"text": "the dog barked", "mentions": [{"start": 4, "end": 7}], "label": "noun.animal"})";
 
