@@ -80,6 +80,9 @@ void write_checkpoint(const std::string& base, const std::string& out, const std
                                     std::span<const float>(head.bias.data(), static_cast<std::size_t>(labels_n))));
   io::write_safetensors(out + "/model.safetensors", tensors, {{"format", "pt"}});
 
+  // The base config.json was read strictly when the model was opened
+  // (io::read_json_file); read again here in its own key order, which the
+  // written copy keeps.
   std::ifstream in(base + "/config.json");
   nlohmann::ordered_json config = nlohmann::ordered_json::parse(in);
   config["architectures"] = {"BertForTokenClassification"};

@@ -18,7 +18,6 @@
 #include "kplug/core/matrix_view.hpp"  // index_t
 #include "kplug/core/types.hpp"
 #include "kplug/io/json.hpp"
-#include "kplug/io/mapped_file.hpp"
 
 namespace kplug::bert {
 
@@ -164,11 +163,7 @@ inline bert_config parse_bert_config(const nlohmann::json& doc, const std::strin
 }
 
 inline bert_config load_bert_config(const std::string& path, const input_limits& limits) {
-  const io::mapped_file file(path);
-  if (file.size() > limits.max_json_file_bytes)
-    throw limit_exceeded("reading a BERT config", path, "a file of " + std::to_string(file.size()) + " bytes",
-                         limits.max_json_file_bytes, "max_json_file_bytes");
-  return parse_bert_config(io::parse_json(file.text(), detail::config_what, path), path);
+  return parse_bert_config(io::read_json_file(path, detail::config_what, limits), path);
 }
 
 }  // namespace kplug::bert

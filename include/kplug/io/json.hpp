@@ -29,6 +29,8 @@
 #include <nlohmann/json.hpp>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
+#include "kplug/io/mapped_file.hpp"
 
 namespace kplug::io {
 
@@ -49,6 +51,10 @@ struct json_parse_options {
 // and `source` the file for error messages.
 nlohmann::json parse_json(std::string_view text, std::string_view what, std::string_view source,
                           const json_parse_options& options = {});
+
+// A JSON settings file (config.json, tokenizer_config.json), mapped, refused
+// above limits.max_json_file_bytes before it is parsed, then parse_json.
+nlohmann::json read_json_file(const std::string& path, const char* what, const input_limits& limits = {});
 
 // A short, printable rendering of a JSON value for messages (60 bytes at most).
 std::string json_snippet(const nlohmann::json& v);
@@ -107,6 +113,14 @@ inline nlohmann::json parse_json(std::string_view text, std::string_view what, s
   } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range, such as 1e999
     throw error(op, at_file(source), std::string("invalid JSON: ") + e.what());
   }
+}
+
+inline nlohmann::json read_json_file(const std::string& path, const char* what, const input_limits& limits) {
+  const mapped_file file(path);
+  if (file.size() > limits.max_json_file_bytes)
+    throw limit_exceeded(what, at_file(path), "a file of " + std::to_string(file.size()) + " bytes",
+                         limits.max_json_file_bytes, "max_json_file_bytes");
+  return parse_json(file.text(), what, path);
 }
 
 inline std::string json_snippet(const nlohmann::json& v) {

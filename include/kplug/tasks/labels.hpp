@@ -11,20 +11,14 @@
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/io/json.hpp"
 
 namespace kplug::tasks {
 
 // Label names by class index, from a checkpoint's config.json id2label.
 inline std::vector<std::string> read_model_labels(const std::string& model_dir) {
   const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
-  std::ifstream in(path);
-  if (!in) throw error("read the model's labels", at_file(path), "cannot open");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw error("read the model's labels", at_file(path), e.what());
-  }
+  const nlohmann::json doc = io::read_json_file(path, "read the model's labels");
   const auto it = doc.find("id2label");
   if (it == doc.end() || !it->is_object() || it->empty())
     throw error("read the model's labels", at_file(path),

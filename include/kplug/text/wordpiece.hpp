@@ -34,7 +34,6 @@
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/types.hpp"
 #include "kplug/io/json.hpp"
-#include "kplug/io/mapped_file.hpp"
 #include "kplug/text/bert_normalizer.hpp"
 #include "kplug/text/tokenizer_options.hpp"
 #include "kplug/text/utf8.hpp"
@@ -143,11 +142,7 @@ inline bert_tokenizer bert_tokenizer::from_directory(const std::string& dir, con
   const std::string config_path = (fs::path(dir) / "tokenizer_config.json").string();
   std::error_code ec;
   if (fs::exists(config_path, ec)) {
-    const io::mapped_file file(config_path);
-    if (file.size() > limits.max_json_file_bytes)
-      throw limit_exceeded(what, at_file(config_path), "a file of " + std::to_string(file.size()) + " bytes",
-                           limits.max_json_file_bytes, "max_json_file_bytes");
-    const nlohmann::json doc = io::parse_json(file.text(), what, config_path);
+    const nlohmann::json doc = io::read_json_file(config_path, what, limits);
     if (!doc.is_object()) throw error(what, at_file(config_path), "expected a JSON object");
     const auto flag = [&](const char* key, bool& out, bool allow_null) {
       if (!allow_null && doc.contains(key) && doc[key].is_null())
