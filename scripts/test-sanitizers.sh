@@ -27,7 +27,9 @@ if [[ ${KPLUG_SANITIZE_ALL:-0} == 1 ]]; then
   tools=ON
 fi
 
-# configure DIR FLAGS: a Debug build with FLAGS on the test programs. GCC 12
+# configure DIR FLAGS: a Debug build with FLAGS on the test programs, file
+# by file (KPLUG_UNITY_BUILD=OFF), so that a test file that would compile only
+# next to another in the unity build of scripts/test.sh is caught here. GCC 12
 # warns "may be used uninitialized" inside libstdc++'s <regex> once the
 # sanitizers instrument it: a false positive that -Werror would make fatal.
 configure() {
@@ -35,7 +37,7 @@ configure() {
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1 -Wno-maybe-uninitialized $2" \
     -DCMAKE_EXE_LINKER_FLAGS="$2" -DKPLUG_ENABLE_CUDA=OFF -DKPLUG_ENABLE_MPI=OFF \
     -DKPLUG_BUILD_BENCHMARKS=OFF -DKPLUG_BUILD_EXAMPLES=OFF -DKPLUG_BUILD_TOOLS=$tools \
-    -DKPLUG_INSTALL=OFF >/dev/null
+    -DKPLUG_INSTALL=OFF -DKPLUG_UNITY_BUILD=OFF >/dev/null
 }
 
 # run_tests DIR TARGET...: builds the targets and runs their tests.

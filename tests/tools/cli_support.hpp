@@ -97,4 +97,12 @@ inline std::vector<std::int64_t> read_offsets(const std::string& path) {
   return {v.begin(), v.end()};
 }
 
+// The entity names the tool tests write into their knowledge bases: e<k>
+// (appended, not "e" + to_string: GCC 12 warns falsely, -Wrestrict, on that).
+inline std::string entity_name(int k) {
+  std::string name = "e";
+  name += std::to_string(k);
+  return name;
+}
+
 }  // namespace kplug_test

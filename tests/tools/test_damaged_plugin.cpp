@@ -22,18 +22,14 @@ namespace {
 using kplug_test::run_kplug;
 using kplug_test::temp_dir;
 
-constexpr int entities = 6;
+constexpr int damaged_entities = 6;
 
-std::string entity_name(int k) {
-  std::string name = "e";
-  name += std::to_string(k);
-  return name;
-}
+using kplug_test::entity_name;
 
 // Typed mentions of "thing", each with its entity.
 std::string typing_data() {
   std::string out;
-  for (int k = 0; k < entities; ++k) {
+  for (int k = 0; k < damaged_entities; ++k) {
     const nlohmann::json m = {{"start", 4}, {"end", 9}, {"entity", entity_name(k)}};
     out += nlohmann::json{{"text", "the thing was here"}, {"mentions", {m}}, {"label", k % 2 ? "y" : "x"}}.dump();
     out += "\n";
@@ -61,13 +57,13 @@ class DamagedPlugin : public ::testing::Test {
     dir_->write("data.jsonl", typing_data());
     dir_->write("in.jsonl", "{\"text\": \"the thing was here\"}\n");
     kplug::xoshiro256 rng(3);
-    kplug::matrix<float> table(entities, 8);
+    kplug::matrix<float> table(damaged_entities, 8);
     for (kplug::index_t r = 0; r < table.rows(); ++r)
       for (float& v : table.row(r)) v = static_cast<float>(rng.uniform() * 2 - 1);
     std::filesystem::create_directories(dir_->file("kb"));
     kplug::io::write_npy(dir_->file("kb/entities.npy"), table.view());
-    std::string ids = std::to_string(entities) + "\n", aliases;
-    for (int k = 0; k < entities; ++k) {
+    std::string ids = std::to_string(damaged_entities) + "\n", aliases;
+    for (int k = 0; k < damaged_entities; ++k) {
       ids += entity_name(k) + "\t" + std::to_string(k) + "\n";
       aliases += "thing\t" + entity_name(k) + "\t1\n";
     }

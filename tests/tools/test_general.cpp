@@ -27,26 +27,22 @@ namespace {
 using kplug_test::run_kplug;
 using kplug_test::temp_dir;
 
-constexpr int entities = 10;
-constexpr int d_kb = 8;
+constexpr int general_entities = 10;
+constexpr int general_d_kb = 8;
 
 std::string line(const std::string& text, int start, int end, const std::string& entity) {
   return nlohmann::json{{"text", text}, {"mentions", {{{"start", start}, {"end", end}, {"entity", entity}}}}}.dump() +
          "\n";
 }
 
-std::string entity_name(int k) {
-  std::string name = "e";
-  name += std::to_string(k);
-  return name;
-}
+using kplug_test::entity_name;
 
 // Entity e<k> is named by the digit k; the text around it says nothing about
 // which digit, so only the entity's mapped row can name the masked mention.
 std::string corpus() {
   const std::vector<std::string> after = {" ( ) .", " , - !", " * + ?", " # $ %", " & ; :"};
   std::string out;
-  for (int k = 0; k < entities; ++k)
+  for (int k = 0; k < general_entities; ++k)
     for (const std::string& tail : after) out += line(std::to_string(k) + tail, 0, 1, entity_name(k));
   return out;
 }
@@ -56,13 +52,13 @@ class GeneralTuning : public ::testing::Test {
   void SetUp() override {
     const std::string d = dir.path();
     kplug::xoshiro256 rng(11);
-    kplug::matrix<float> table(entities, d_kb);
-    for (kplug::index_t r = 0; r < entities; ++r)
+    kplug::matrix<float> table(general_entities, general_d_kb);
+    for (kplug::index_t r = 0; r < general_entities; ++r)
       for (float& v : table.row(r)) v = static_cast<float>(rng.uniform() * 2 - 1);
     std::filesystem::create_directories(d + "/kb");
     kplug::io::write_npy(d + "/kb/entities.npy", table.view());
-    std::string ids = std::to_string(entities) + "\n";
-    for (int k = 0; k < entities; ++k) ids += entity_name(k) + "\t" + std::to_string(k) + "\n";
+    std::string ids = std::to_string(general_entities) + "\n";
+    for (int k = 0; k < general_entities; ++k) ids += entity_name(k) + "\t" + std::to_string(k) + "\n";
     dir.write("kb/entity2id.txt", ids);
     dir.write("corpus.jsonl", corpus());
   }
@@ -105,7 +101,7 @@ TEST_F(GeneralTuning, MmlmTeachesThePluginToNameTheMaskedMention) {
   EXPECT_GE(tuned.accuracy, 0.2);
   const auto p = kplug::plugin::read_knowledge_plugin(dir.file("g.kplug"));
   EXPECT_EQ(p.mapper.kind(), "affine");
-  EXPECT_EQ(p.mapper.input_dim(), d_kb);
+  EXPECT_EQ(p.mapper.input_dim(), general_d_kb);
   EXPECT_EQ(p.mapper.output_dim(), 32);
 }
 
@@ -167,7 +163,7 @@ TEST_F(GeneralTuning, InitFromAPluginCopiesItsMapper) {
   EXPECT_NE(general.metadata.encoder.fingerprint, start.metadata.encoder.fingerprint);
 
   // A plugin for another knowledge base is refused as a start.
-  const kplug::matrix<float> other(entities, d_kb, 0.5f);
+  const kplug::matrix<float> other(general_entities, general_d_kb, 0.5f);
   std::filesystem::create_directories(dir.file("kb2"));
   kplug::io::write_npy(dir.file("kb2/entities.npy"), other.view());
   std::filesystem::copy_file(dir.file("kb/entity2id.txt"), dir.file("kb2/entity2id.txt"));
@@ -185,7 +181,7 @@ TEST_F(GeneralTuning, InitFromAPluginCopiesItsMapper) {
 // mistake.
 TEST_F(GeneralTuning, TuneWritesEveryMapperKind) {
   std::string typed;
-  for (int k = 0; k < entities; ++k) {
+  for (int k = 0; k < general_entities; ++k) {
     std::string label = "LABEL_";
     label += std::to_string(k % 3);
     typed += nlohmann::json{{"text", std::to_string(k) + " ( ) ."},
@@ -205,13 +201,13 @@ TEST_F(GeneralTuning, TuneWritesEveryMapperKind) {
   EXPECT_EQ(mlp.kind(), "mlp");
   const auto* net = mlp.get_if<kplug::map::mlp_mapper>();
   ASSERT_NE(net, nullptr);
-  EXPECT_EQ(net->input_dim(), d_kb);
+  EXPECT_EQ(net->input_dim(), general_d_kb);
   EXPECT_EQ(net->hidden_dim(), 16);
   EXPECT_EQ(net->output_dim(), 32);
   EXPECT_EQ(net->activation_kind(), kplug::map::activation::relu);
 
   // Vectors as wide as the encoder's rows (32).
-  kplug::matrix<float> wide(entities, 32, 0.25f);
+  kplug::matrix<float> wide(general_entities, 32, 0.25f);
   std::filesystem::create_directories(dir.file("kb32"));
   kplug::io::write_npy(dir.file("kb32/entities.npy"), wide.view());
   std::filesystem::copy_file(dir.file("kb/entity2id.txt"), dir.file("kb32/entity2id.txt"));
@@ -271,7 +267,7 @@ TEST_F(GeneralTuning, EvalTakesAPluginOfAnotherEncoderOnlyWhenAllowed) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("1 of 1 typed mentions got an entity"), std::string::npos) << r.out;
 
-  const kplug::matrix<float> other(entities, d_kb, 0.5f);
+  const kplug::matrix<float> other(general_entities, general_d_kb, 0.5f);
   std::filesystem::create_directories(dir.file("kb2"));
   kplug::io::write_npy(dir.file("kb2/entities.npy"), other.view());
   std::filesystem::copy_file(dir.file("kb/entity2id.txt"), dir.file("kb2/entity2id.txt"));

@@ -39,18 +39,14 @@ std::string instance(const std::string& text, int start, int end, const std::str
 // only the entity does. Entity e<k> has label "x" for even k, "y" for odd k.
 const std::vector<std::string> templates = {"the thing was here", "i saw the thing today", "a thing fell down",
                                             "they sold the thing", "where is that thing"};
-constexpr int entities = 12;
+constexpr int typing_entities = 12;
 
-std::string entity_name(int k) {
-  std::string name = "e";  // appended, not "e" + to_string: GCC 12 warns falsely (-Wrestrict) on that
-  name += std::to_string(k);
-  return name;
-}
+using kplug_test::entity_name;
 std::string label_of(int k) { return k % 2 == 0 ? "x" : "y"; }
 
 std::string knowledge_data() {
   std::string out;
-  for (int k = 0; k < entities; ++k)
+  for (int k = 0; k < typing_entities; ++k)
     for (const std::string& t : templates) {
       const auto at = static_cast<int>(t.find("thing"));
       out += instance(t, at, at + 5, entity_name(k), label_of(k));
@@ -68,13 +64,13 @@ class TypingTools : public ::testing::Test {
     write_file(d + "/data.jsonl", knowledge_data());
     // A knowledge base of well-separated random vectors, and aliases.
     kplug::xoshiro256 rng(7);
-    kplug::matrix<float> table(entities, 8);
-    for (kplug::index_t r = 0; r < entities; ++r)
+    kplug::matrix<float> table(typing_entities, 8);
+    for (kplug::index_t r = 0; r < typing_entities; ++r)
       for (float& v : table.row(r)) v = static_cast<float>(rng.uniform() * 2 - 1);
     std::filesystem::create_directories(d + "/kb");
     kplug::io::write_npy(d + "/kb/entities.npy", table.view());
-    std::string ids = std::to_string(entities) + "\n", aliases;
-    for (int k = 0; k < entities; ++k) {
+    std::string ids = std::to_string(typing_entities) + "\n", aliases;
+    for (int k = 0; k < typing_entities; ++k) {
       ids += entity_name(k) + "\t" + std::to_string(k) + "\n";
       aliases += "thing\t";
       aliases += entity_name(k);
@@ -282,7 +278,7 @@ TEST_F(TypingTools, MapTuningInjectsTheKnowledgeThatDecidesTheLabel) {
   ASSERT_EQ(r.status, 0) << r.err;
   std::ifstream none_in(scratch.file("none.json"));
   const double none = nlohmann::json::parse(none_in).at("accuracy");
-  EXPECT_LE(none, 0.6);  // 5 templates x 12 entities, half of each label: no text cue
+  EXPECT_LE(none, 0.6);  // 5 templates x 12 typing_entities, half of each label: no text cue
 
   r = run_kplug({"tune", "--model", model(), "--kb", path("kb"), "--init", "random", "--train", path("data.jsonl"),
                  "--epochs", "8", "--lr", "3e-2", "--batch-size", "12", "--out", scratch.file("p.kplug"), "--quiet"},
@@ -295,9 +291,9 @@ TEST_F(TypingTools, MapTuningInjectsTheKnowledgeThatDecidesTheLabel) {
   std::ifstream tuned_in(scratch.file("tuned.json"));
   const auto tuned = nlohmann::json::parse(tuned_in);
   EXPECT_GE(tuned.at("accuracy").get<double>(), 0.9) << "no knowledge: " << none;
-  EXPECT_EQ(tuned.at("typed_with_entity"), entities * static_cast<int>(templates.size()));
+  EXPECT_EQ(tuned.at("typed_with_entity"), typing_entities * static_cast<int>(templates.size()));
 
-  // Linker mode ignores the file's entities: "thing" links to e3 (prior 50)
+  // Linker mode ignores the file's typing_entities: "thing" links to e3 (prior 50)
   // everywhere, so only e3's own instances keep their entity.
   r = run_kplug({"eval", "--model", model(), "--data", path("data.jsonl"), "--plugin", scratch.file("p.kplug"), "--kb",
                  path("kb"), "--aliases", path("aliases.tsv"), "--entities", "linker", "--summary",
@@ -306,7 +302,7 @@ TEST_F(TypingTools, MapTuningInjectsTheKnowledgeThatDecidesTheLabel) {
   ASSERT_EQ(r.status, 0) << r.err;
   std::ifstream linked_in(scratch.file("linked.json"));
   const auto linked = nlohmann::json::parse(linked_in);
-  EXPECT_EQ(linked.at("linked"), entities * static_cast<int>(templates.size()));
+  EXPECT_EQ(linked.at("linked"), typing_entities * static_cast<int>(templates.size()));
   EXPECT_EQ(linked.at("linked_correct"), static_cast<int>(templates.size()));
   EXPECT_LE(linked.at("accuracy").get<double>(), 0.65);  // one entity's label for all: about half right
 }
