@@ -1,11 +1,11 @@
 // A two-rank map-tuning job in which rank 1 fails at its 8th step, run by
-// tests/mpi/expect_job_stops.sh:
-//   failing_rank die DIR     rank 1 kills itself (SIGKILL), as a crash or
-//                            the kernel's OOM killer would
-//   failing_rank throw DIR   rank 1's backend throws a kplug::error
-//   failing_rank verify DIR  (one process, no MPI) the plugin rank 0 wrote
-//                            last, DIR/best.kplug, loads and holds the
-//                            parameters that DIR/checkpoints.txt names last
+// tests/mpi/expect_job_stops.sh through test_mpi's main:
+//   test_mpi die DIR     rank 1 kills itself (SIGKILL), as a crash or the
+//                        kernel's OOM killer would
+//   test_mpi throw DIR   rank 1's backend throws a kplug::error
+//   test_mpi verify DIR  (one process, no MPI) the plugin rank 0 wrote last,
+//                        DIR/best.kplug, loads and holds the parameters that
+//                        DIR/checkpoints.txt names last
 // Rank 0 evaluates every 3 steps and, on a dev improvement, writes the
 // plugin, then appends "<step> <parameter fingerprint>" to checkpoints.txt.
 // The ranks move in lockstep (one reduction per step), so when rank 1
@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "mpi/failing_rank.hpp"
 #include "support/small_tuning.hpp"
 
 namespace {
@@ -54,16 +55,16 @@ std::string parameters_fingerprint(kplug::map::any_mapper& m) {
   return plugin::format_fingerprint(h.digest());
 }
 
-int train_until_rank_1_fails(const kplug::distributed::mpi_context& mpi, bool die, const std::string& dir) {
+int train_until_rank_1_fails(const kplug::distributed::mpi_context& context, bool die, const std::string& dir) {
   const auto kb = make_kb(5);
   const auto train_set = make_examples(40, 21), dev_set = make_examples(13, 22);
-  failing_backend model(die, mpi.rank() == 1 ? failing_step : -1);
+  failing_backend model(die, context.rank() == 1 ? failing_step : -1);
   auto mapper = make_mapper();
   auto o = options();
   o.batch_size = 10;  // every rank runs 5 examples in every step
   o.epochs = 5;
   train::map_tuner tuner(model, kb, mapper, make_planner(), o, train::squared_error{});
-  tuner.on_reduce(kplug::distributed::allreduce_gradients(mpi));
+  tuner.on_reduce(kplug::distributed::allreduce_gradients(context));
   const auto meta = plugin::describe(mapper, make_planner().config().format, kb, model, "mock");
   tuner.on_checkpoint([&](kplug::map::any_mapper& best, const train::evaluation&) {
     plugin::save_knowledge_plugin(dir + "/best.kplug", meta, best);
@@ -102,13 +103,17 @@ int verify(const std::string& dir) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+bool kplug_test::is_failing_rank_mode(std::string_view word) {
+  return word == "die" || word == "throw" || word == "verify";
+}
+
+int kplug_test::failing_rank_main(int argc, char** argv) {
   const std::string mode = argc == 3 ? argv[1] : "", dir = argc == 3 ? argv[2] : "";
   if (mode == "verify") return verify(dir);
   if (mode != "die" && mode != "throw") {
-    std::fprintf(stderr, "usage: failing_rank die|throw|verify DIR\n");
+    std::fprintf(stderr, "usage: test_mpi die|throw|verify DIR\n");
     return 2;
   }
-  kplug::distributed::mpi_context mpi(argc, argv);
-  return mpi.run([&] { return train_until_rank_1_fails(mpi, mode == "die", dir); });
+  kplug::distributed::mpi_context context(argc, argv);
+  return context.run([&] { return train_until_rank_1_fails(context, mode == "die", dir); });
 }

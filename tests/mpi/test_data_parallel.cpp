@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "mpi/failing_rank.hpp"
 #include "support/small_tuning.hpp"
 
 namespace {
@@ -183,6 +184,7 @@ TEST(DataParallel, RanksThatStartFromOtherParametersOrDataAreNamed) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && kplug_test::is_failing_rank_mode(argv[1])) return kplug_test::failing_rank_main(argc, argv);
   distributed::mpi_context context(argc, argv);
   mpi = &context;
   ::testing::InitGoogleTest(&argc, argv);
