@@ -10,6 +10,7 @@ packages=(
   libeigen3-dev libxtensor-dev nlohmann-json3-dev libutf8proc-dev
   libxxhash-dev xxhash  # XXH64 compiled inline from xxhash.h; the tests compare with xxhsum
   libcli11-dev  # the kplug tool's command-line parser (header-only)
+  clang  # checks that each header compiles on its own (tests/header_check.cmake)
   libgtest-dev libgmock-dev libbenchmark-dev doctest-dev
   wordnet-base wordnet-sense-index  # the WordNet tests read the real files
   libopenmpi-dev openmpi-bin  # data-parallel map-tuning (kplug::mpi); its tests run mpirun
