@@ -33,6 +33,7 @@
 
 #include "kplug/backend/concepts.hpp"
 #include "kplug/bert/checkpoint.hpp"
+#include "kplug/bert/output_head.hpp"
 #include "kplug/bert/encoder.hpp"
 #include "kplug/bert/heads.hpp"
 #include "kplug/bert/weights.hpp"
@@ -94,7 +95,7 @@ class bert_cpu {
   std::shared_ptr<thread_pool> pool_;
   bool keep_activations_;
   bert::bert_encoder encoder_;
-  std::variant<std::monostate, bert::masked_lm_head, bert::classification_head> head_;
+  bert::output_head<bert::masked_lm_head, bert::classification_head> head_;
 
   matrix<float> hidden_;    // tokens x hidden
   matrix<float> gathered_;  // positions x hidden
@@ -114,33 +115,12 @@ inline bert_cpu::bert_cpu(bert::bert_weights weights, bert_cpu_options options)
       pool_(options.pool ? std::move(options.pool) : std::make_shared<thread_pool>(options.threads)),
       keep_activations_(options.keep_activations),
       encoder_(weights_, *pool_) {
-  const bert::bert_config& c = weights_.config();
-  switch (c.head) {
-    case bert::head_kind::none:
-      break;
-    case bert::head_kind::masked_lm:
-      head_ = bert::masked_lm_head(*weights_.masked_lm(), c.hidden_act, c.layer_norm_eps);
-      break;
-    case bert::head_kind::sequence_classification:
-      head_ = bert::classification_head(weights_.pooler(), *weights_.classifier());
-      break;
-    case bert::head_kind::token_classification:
-      head_ = bert::classification_head(std::nullopt, *weights_.classifier());
-      break;
-  }
+  head_ = bert::make_output_head<bert::masked_lm_head, bert::classification_head>(weights_.config(), weights_);
 }
 
-inline index_t bert_cpu::output_size() const noexcept {
-  if (const auto* m = std::get_if<bert::masked_lm_head>(&head_)) return m->output_size();
-  if (const auto* c = std::get_if<bert::classification_head>(&head_)) return c->output_size();
-  return hidden_size();
-}
+inline index_t bert_cpu::output_size() const noexcept { return bert::output_size(head_, hidden_size()); }
 
-inline std::string_view bert_cpu::output_kind() const noexcept {
-  if (std::holds_alternative<bert::masked_lm_head>(head_)) return "masked_lm";
-  if (std::holds_alternative<bert::classification_head>(head_)) return "classifier";
-  return "hidden";
-}
+inline std::string_view bert_cpu::output_kind() const noexcept { return bert::output_kind(head_); }
 
 inline void bert_cpu::set_classifier(bert::classification_head head) {
   if (head.input_size() != hidden_size())

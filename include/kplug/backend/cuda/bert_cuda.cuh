@@ -35,6 +35,7 @@
 #include "kplug/backend/cuda/memory.cuh"
 #include "kplug/backend/cuda/weights.cuh"
 #include "kplug/bert/checkpoint.hpp"
+#include "kplug/bert/output_head.hpp"
 #include "kplug/core/matrix_view.hpp"
 #include "kplug/core/model_input.hpp"
 #include "kplug/core/xxh64.hpp"
@@ -108,7 +109,7 @@ class bert_cuda {
   cuda::blas_handle blas_;
   cuda::device_bert_weights weights_;
   cuda::device_encoder encoder_;
-  std::variant<std::monostate, cuda::device_masked_lm_head, cuda::device_classification_head> head_;
+  bert::output_head<cuda::device_masked_lm_head, cuda::device_classification_head> head_;
 
   cuda::device_plan plan_;
   cuda::device_buffer<std::int32_t> positions_, position_first_, position_list_;
@@ -148,33 +149,12 @@ inline bert_cuda::bert_cuda(bert::bert_weights weights, bert_cuda_options option
       blas_(stream_.get()),
       weights_(host_, stream_.get()),
       encoder_(weights_, host_.config(), stream_.get(), blas_.get()) {
-  const bert::bert_config& c = host_.config();
-  switch (c.head) {
-    case bert::head_kind::none:
-      break;
-    case bert::head_kind::masked_lm:
-      head_ = cuda::device_masked_lm_head(*weights_.masked_lm(), c.hidden_act, c.layer_norm_eps);
-      break;
-    case bert::head_kind::sequence_classification:
-      head_ = cuda::device_classification_head(weights_.pooler(), *weights_.classifier());
-      break;
-    case bert::head_kind::token_classification:
-      head_ = cuda::device_classification_head(std::nullopt, *weights_.classifier());
-      break;
-  }
+  head_ = bert::make_output_head<cuda::device_masked_lm_head, cuda::device_classification_head>(host_.config(), weights_);
 }
 
-inline index_t bert_cuda::output_size() const noexcept {
-  if (const auto* m = std::get_if<cuda::device_masked_lm_head>(&head_)) return m->output_size();
-  if (const auto* c = std::get_if<cuda::device_classification_head>(&head_)) return c->output_size();
-  return hidden_size();
-}
+inline index_t bert_cuda::output_size() const noexcept { return bert::output_size(head_, hidden_size()); }
 
-inline std::string_view bert_cuda::output_kind() const noexcept {
-  if (std::holds_alternative<cuda::device_masked_lm_head>(head_)) return "masked_lm";
-  if (std::holds_alternative<cuda::device_classification_head>(head_)) return "classifier";
-  return "hidden";
-}
+inline std::string_view bert_cuda::output_kind() const noexcept { return bert::output_kind(head_); }
 
 inline void bert_cuda::embed_tokens(std::span<const token_id> ids, matrix_view<float> out) const {
   bert::copy_word_embeddings(host_, ids, out, "bert_cuda::embed_tokens");

@@ -2,7 +2,7 @@
 // call and the library's own message: a failed call never goes on silently.
 //
 //   KPLUG_CUDA_CHECK(cudaMemcpyAsync(...));
-//   KPLUG_CUBLAS_CHECK(cublasSgemm(...));
+//   KPLUG_CUDA_CHECK(cublasSgemm(...));     // cuBLAS too
 //   cuda::check_launch("layer_norm");   // after a kernel launch
 #pragma once
 
@@ -29,6 +29,14 @@ namespace kplug::cuda {
                   cublasGetStatusString(status) + ")");
 }
 
+inline void check_status(cudaError_t status, const char* call, const char* file, int line) {
+  if (status != cudaSuccess) throw_cuda(status, call, file, line);
+}
+
+inline void check_status(cublasStatus_t status, const char* call, const char* file, int line) {
+  if (status != CUBLAS_STATUS_SUCCESS) throw_cublas(status, call, file, line);
+}
+
 // After a kernel launch: a bad configuration shows here, a fault at the next
 // synchronising call.
 inline void check_launch(const char* kernel) {
@@ -39,16 +47,5 @@ inline void check_launch(const char* kernel) {
 
 }  // namespace kplug::cuda
 
-#define KPLUG_CUDA_CHECK(call)                                                     \
-  do {                                                                             \
-    const cudaError_t kplug_cuda_status_ = (call);                                 \
-    if (kplug_cuda_status_ != cudaSuccess)                                         \
-      ::kplug::cuda::throw_cuda(kplug_cuda_status_, #call, __FILE__, __LINE__);    \
-  } while (0)
-
-#define KPLUG_CUBLAS_CHECK(call)                                                   \
-  do {                                                                             \
-    const cublasStatus_t kplug_cublas_status_ = (call);                            \
-    if (kplug_cublas_status_ != CUBLAS_STATUS_SUCCESS)                             \
-      ::kplug::cuda::throw_cublas(kplug_cublas_status_, #call, __FILE__, __LINE__); \
-  } while (0)
+// A CUDA runtime or cuBLAS call's status; throws on failure.
+#define KPLUG_CUDA_CHECK(call) ::kplug::cuda::check_status((call), #call, __FILE__, __LINE__)

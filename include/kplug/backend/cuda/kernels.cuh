@@ -231,6 +231,21 @@ __global__ void entity_gradients(const F* dx, const F* xhat, const F* rstd, cons
   }
 }
 
+// What an attention block (row blockIdx.x, head blockIdx.y) works on: the
+// row, the head, the head's width d, the row's sequence [begin, begin + len)
+// and the score scale 1/sqrt(d).
+struct attention_block {
+  int row, head, d, begin, len;
+  float scale;
+};
+
+__device__ inline attention_block this_attention_block(const std::int32_t* offsets, int sequences, int hidden,
+                                                       int heads) {
+  const int row = int(blockIdx.x), d = hidden / heads;
+  const int s = sequence_of(offsets, sequences, row);
+  return {row, int(blockIdx.y), d, offsets[s], offsets[s + 1] - offsets[s], rsqrtf(float(d))};
+}
+
 // Attention scores of query row i (block) and head h against the keys of its
 // sequence, masked and scaled as on the CPU (bert/attention.hpp): a masked
 // key scores the lowest float, so a fully masked sequence attends uniformly.
@@ -264,10 +279,7 @@ __global__ void attention_forward(const F* qkv, const std::int32_t* offsets, int
                                   const std::uint8_t* mask, int hidden, int heads, F* ctx) {
   extern __shared__ float p[];  // the sequence's length
   __shared__ float scratch[32];
-  const int i = blockIdx.x, h = blockIdx.y, d = hidden / heads;
-  const int s = sequence_of(offsets, sequences, i);
-  const int begin = offsets[s], len = offsets[s + 1] - begin;
-  const float scale = rsqrtf(float(d));
+  const auto [i, h, d, begin, len, scale] = this_attention_block(offsets, sequences, hidden, heads);
   float row_max, row_sum;
   softmax_row(qkv, mask, begin, len, i, h, hidden, d, scale, p, scratch, row_max, row_sum);
   __syncthreads();
@@ -287,12 +299,9 @@ __global__ void attention_backward_queries(const F* qkv, const std::int32_t* off
                                            F* dqkv, F* stats) {
   extern __shared__ float shared[];  // p and dp, 2 x the sequence's length
   __shared__ float scratch[32];
-  const int i = blockIdx.x, h = blockIdx.y, d = hidden / heads;
-  const int s = sequence_of(offsets, sequences, i);
-  const int begin = offsets[s], len = offsets[s + 1] - begin;
+  const auto [i, h, d, begin, len, scale] = this_attention_block(offsets, sequences, hidden, heads);
   float* p = shared;
   float* dp = shared + len;
-  const float scale = rsqrtf(float(d));
   float row_max, row_sum;
   softmax_row(qkv, mask, begin, len, i, h, hidden, d, scale, p, scratch, row_max, row_sum);
   const std::size_t stride = 3 * std::size_t(hidden);
@@ -330,12 +339,9 @@ __global__ void attention_backward_keys(const F* qkv, const std::int32_t* offset
                                         const std::uint8_t* mask, int hidden, int heads, const F* dctx,
                                         const F* stats, F* dqkv) {
   extern __shared__ float shared[];  // p_ij and ds_ij over the queries i
-  const int j = blockIdx.x, h = blockIdx.y, d = hidden / heads;
-  const int s = sequence_of(offsets, sequences, j);
-  const int begin = offsets[s], len = offsets[s + 1] - begin;
+  const auto [j, h, d, begin, len, scale] = this_attention_block(offsets, sequences, hidden, heads);
   float* p = shared;
   float* ds = shared + len;
-  const float scale = rsqrtf(float(d));
   const std::size_t stride = 3 * std::size_t(hidden);
   const float* k = qkv + std::size_t(j) * stride + hidden + h * d;
   const float* v = qkv + std::size_t(j) * stride + 2 * hidden + h * d;
@@ -378,7 +384,7 @@ inline unsigned elementwise_blocks(std::size_t n) {
 inline void linear(cublasHandle_t blas, const float* x, index_t m, index_t k, const float* w, index_t n, float* y) {
   if (m == 0 || n == 0) return;
   const float one = 1.0f, zero = 0.0f;
-  KPLUG_CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, int(n), int(m), int(k), &one, w, int(k), x, int(k),
+  KPLUG_CUDA_CHECK(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, int(n), int(m), int(k), &one, w, int(k), x, int(k),
                                  &zero, y, int(n)));
 }
 
@@ -387,7 +393,7 @@ inline void linear_backward_input(cublasHandle_t blas, const float* dy, index_t 
                                   index_t k, float* dx, bool accumulate) {
   if (m == 0 || k == 0) return;
   const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-  KPLUG_CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, int(k), int(m), int(n), &one, w, int(k), dy, int(n),
+  KPLUG_CUDA_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, int(k), int(m), int(n), &one, w, int(k), dy, int(n),
                                  &beta, dx, int(k)));
 }
 

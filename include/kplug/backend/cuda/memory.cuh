@@ -155,9 +155,9 @@ class stream {
 class blas_handle {
  public:
   explicit blas_handle(cudaStream_t s) {
-    KPLUG_CUBLAS_CHECK(cublasCreate(&h_));
-    KPLUG_CUBLAS_CHECK(cublasSetStream(h_, s));
-    KPLUG_CUBLAS_CHECK(cublasSetMathMode(h_, CUBLAS_PEDANTIC_MATH));
+    KPLUG_CUDA_CHECK(cublasCreate(&h_));
+    KPLUG_CUDA_CHECK(cublasSetStream(h_, s));
+    KPLUG_CUDA_CHECK(cublasSetMathMode(h_, CUBLAS_PEDANTIC_MATH));
   }
   blas_handle(const blas_handle&) = delete;
   blas_handle& operator=(const blas_handle&) = delete;
@@ -170,24 +170,30 @@ class blas_handle {
   cublasHandle_t h_ = nullptr;
 };
 
+namespace detail {
+// rows x cols floats between row-strided matrices, on the stream.
+inline void copy_rows(float* dst, index_t dst_stride, const float* src, index_t src_stride, index_t rows,
+                      index_t cols, cudaMemcpyKind kind, cudaStream_t s) {
+  KPLUG_CUDA_CHECK(cudaMemcpy2DAsync(dst, sizeof(float) * std::size_t(dst_stride), src,
+                                     sizeof(float) * std::size_t(src_stride), sizeof(float) * std::size_t(cols),
+                                     std::size_t(rows), kind, s));
+}
+}  // namespace detail
+
 // Host rows -> device rows (and back), any row strides; the download waits
 // for the stream, so the host rows are complete on return.
 inline void copy_to_device(matrix_view<const float> host, device_view<float> device, cudaStream_t s) {
   require_shape(device, host.rows(), host.cols(), "copy to the device", "device");
   if (host.empty()) return;
-  KPLUG_CUDA_CHECK(cudaMemcpy2DAsync(device.data(), sizeof(float) * std::size_t(device.row_stride()), host.data(),
-                                     sizeof(float) * std::size_t(host.row_stride()),
-                                     sizeof(float) * std::size_t(host.cols()), std::size_t(host.rows()),
-                                     cudaMemcpyHostToDevice, s));
+  detail::copy_rows(device.data(), device.row_stride(), host.data(), host.row_stride(), host.rows(), host.cols(),
+                    cudaMemcpyHostToDevice, s);
 }
 
 inline void copy_to_host(device_view<const float> device, matrix_view<float> host, cudaStream_t s) {
   require_shape(host, device.rows(), device.cols(), "copy to the host", "host");
   if (host.empty()) return;
-  KPLUG_CUDA_CHECK(cudaMemcpy2DAsync(host.data(), sizeof(float) * std::size_t(host.row_stride()), device.data(),
-                                     sizeof(float) * std::size_t(device.row_stride()),
-                                     sizeof(float) * std::size_t(device.cols()), std::size_t(device.rows()),
-                                     cudaMemcpyDeviceToHost, s));
+  detail::copy_rows(host.data(), host.row_stride(), device.data(), device.row_stride(), host.rows(), host.cols(),
+                    cudaMemcpyDeviceToHost, s);
   KPLUG_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 

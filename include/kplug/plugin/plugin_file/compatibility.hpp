@@ -3,6 +3,7 @@
 // (plugin/plugin_file/format.hpp) against the actual ones.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,44 +62,59 @@ encoder_identity identify_encoder(const B& backend, std::string name) {
 
 // ---------------------------------------------------------------- compatibility
 
+namespace detail {
+
+// One compared field: whether both sides agree on it, and its name.
+struct field_comparison {
+  bool same;
+  const char* name;
+};
+
+// Throws kplug::error if a field differs, naming both sides ("the plugin was
+// TUNED 'name' (description); this THING 'name' has description") and the
+// fields that differ.
+template <class Identity, class Describe>
+void throw_if_differs(std::string_view action, std::string_view where, std::string_view tuned, std::string_view thing,
+                      const Identity& plugin, const Identity& actual, std::initializer_list<field_comparison> fields,
+                      Describe describe) {
+  std::string differs;
+  for (const field_comparison& f : fields)
+    if (!f.same) differs += (differs.empty() ? "" : ", ") + std::string(f.name);
+  if (differs.empty()) return;
+  throw error(std::string(action), std::string(where),
+              "the plugin was " + std::string(tuned) + " '" + plugin.name + "' (" + describe(plugin) + "); this " +
+                  std::string(thing) + (actual.name.empty() ? std::string() : " '" + actual.name + "'") + " has " +
+                  describe(actual) + "; differs in: " + differs);
+}
+
+}  // namespace detail
+
 inline void check_kb(const kb_identity& plugin, const kb_identity& actual, const compatibility_options& options,
                      std::string_view where) {
-  std::string differs;
-  const auto note = [&](bool same, const char* what) {
-    if (!same) differs += (differs.empty() ? "" : ", ") + std::string(what);
-  };
-  note(plugin.d_kb == actual.d_kb, "d_kb");
-  note(plugin.entity_count == actual.entity_count, "entity count");
-  if (options.check_kb_fingerprint) note(plugin.fingerprint == actual.fingerprint, "fingerprint");
-  if (differs.empty()) return;
-  const auto describe = [&](const kb_identity& k) {
-    return std::to_string(k.entity_count) + " entities, d_kb " + std::to_string(k.d_kb) +
-           (options.check_kb_fingerprint ? ", fingerprint " + format_fingerprint(k.fingerprint) : std::string());
-  };
-  throw error("check plugin against knowledge base", std::string(where),
-              "the plugin was tuned against knowledge base '" + plugin.name + "' (" + describe(plugin) +
-                  "); this knowledge base '" + actual.name + "' has " + describe(actual) + "; differs in: " + differs);
+  const bool fingerprints = options.check_kb_fingerprint;
+  detail::throw_if_differs("check plugin against knowledge base", where, "tuned against knowledge base",
+                           "knowledge base", plugin, actual,
+                           {{plugin.d_kb == actual.d_kb, "d_kb"},
+                            {plugin.entity_count == actual.entity_count, "entity count"},
+                            {!fingerprints || plugin.fingerprint == actual.fingerprint, "fingerprint"}},
+                           [&](const kb_identity& k) {
+                             return std::to_string(k.entity_count) + " entities, d_kb " + std::to_string(k.d_kb) +
+                                    (fingerprints ? ", fingerprint " + format_fingerprint(k.fingerprint) : "");
+                           });
 }
 
 inline void check_encoder(const encoder_identity& plugin, const encoder_identity& actual,
                           const compatibility_options& options, std::string_view where) {
-  std::string differs;
-  const auto note = [&](bool same, const char* what) {
-    if (!same) differs += (differs.empty() ? "" : ", ") + std::string(what);
-  };
-  note(plugin.hidden_size == actual.hidden_size, "hidden size");
-  note(plugin.vocab_size == actual.vocab_size, "vocabulary size");
-  if (options.check_encoder_fingerprint) note(plugin.fingerprint == actual.fingerprint, "embedding fingerprint");
-  if (differs.empty()) return;
-  const auto describe = [&](const encoder_identity& e) {
-    return "hidden size " + std::to_string(e.hidden_size) + ", vocabulary " + std::to_string(e.vocab_size) +
-           (options.check_encoder_fingerprint ? ", embedding fingerprint " + format_fingerprint(e.fingerprint)
-                                              : std::string());
-  };
-  throw error("check plugin against encoder", std::string(where),
-              "the plugin was tuned for encoder '" + plugin.name + "' (" + describe(plugin) + "); this encoder" +
-                  (actual.name.empty() ? std::string() : " '" + actual.name + "'") + " has " + describe(actual) +
-                  "; differs in: " + differs);
+  const bool fingerprints = options.check_encoder_fingerprint;
+  detail::throw_if_differs(
+      "check plugin against encoder", where, "tuned for encoder", "encoder", plugin, actual,
+      {{plugin.hidden_size == actual.hidden_size, "hidden size"},
+       {plugin.vocab_size == actual.vocab_size, "vocabulary size"},
+       {!fingerprints || plugin.fingerprint == actual.fingerprint, "embedding fingerprint"}},
+      [&](const encoder_identity& e) {
+        return "hidden size " + std::to_string(e.hidden_size) + ", vocabulary " + std::to_string(e.vocab_size) +
+               (fingerprints ? ", embedding fingerprint " + format_fingerprint(e.fingerprint) : "");
+      });
 }
 
 template <token_embedder B>
