@@ -43,4 +43,29 @@ TEST(JsonlInput, NumberBeyondDoubleRangeIsInvalidJson) {
   KPLUG_EXPECT_ERROR(read_typing_file(path), path + ", line 1", "invalid JSON", "number overflow");
 }
 
+// Parsed as strictly as every JSON kplug reads (io::parse_json): nlohmann
+// alone would keep the last of two "label" values without a word.
+TEST(JsonlInput, RepeatedKeyIsRefusedNamingTheLine) {
+  kplug_test::temp_dir dir;
+  const std::string twice = R"({"text": "a dog", "mentions": [{"start": 2, "end": 5}], "label": "x", "label": "y"})";
+  const std::string path = dir.write("data.jsonl", line + "\n\n" + twice + "\n");
+  KPLUG_EXPECT_ERROR(read_typing_file(path), path + ", line 3", "duplicate JSON key 'label'");
+}
+
+// A syntax error names the line and the byte within it, not nlohmann's
+// "line 1, column N" of the one-line document.
+TEST(JsonlInput, SyntaxErrorNamesTheLineAndByte) {
+  kplug_test::temp_dir dir;
+  const std::string path = dir.write("data.jsonl", line + "\n" + R"({"text": "a" "mentions": []})" + "\n");
+  try {
+    read_typing_file(path);
+    FAIL() << "no error";
+  } catch (const kplug::error& e) {
+    EXPECT_EQ(e.where(), path + ", line 2");
+    // The parser stops on the unexpected string "mentions", whose closing quote is the line's byte 23.
+    EXPECT_NE(e.why().find("invalid JSON at byte 23: syntax error"), std::string::npos) << e.why();
+    EXPECT_EQ(e.why().find("line 1"), std::string::npos) << e.why();
+  }
+}
+
 }  // namespace

@@ -7,8 +7,9 @@
 //   - a key repeated in one object (nlohmann keeps the last, so two readers
 //     of one file could disagree about it);
 //   - nesting deeper than the caller's format allows (optional).
-// Invalid JSON is an error at the file's byte offset ("path, byte N");
-// a number beyond double's range (1e999) is one too.
+// Invalid JSON is an error at the file's byte offset ("path, byte N"), or
+// for one line of a JSON Lines file at the line and the byte within it; a
+// number beyond double's range (1e999) is one too.
 //
 // The getters read a member of an object: json_required<T> / json_optional<T>
 // with T one of bool, std::string, std::int64_t, double. A wrong type is an
@@ -37,6 +38,9 @@ namespace kplug::io {
 struct json_parse_options {
   // Where `text` starts in its file: parse errors name file bytes.
   std::uint64_t base_offset = 0;
+  // Non-zero: `text` is this line (1-based) of its file, as in JSON Lines,
+  // and errors name the line, parse errors also the byte within it.
+  std::uint64_t line = 0;
   // Objects and arrays may nest this deep (the document's root is depth 1).
   int max_depth = std::numeric_limits<int>::max();
   // Why deeper nesting is refused, for the error message.
@@ -74,9 +78,23 @@ std::optional<T> json_optional(const nlohmann::json& object, std::string_view ke
 // ---------------------------------------------------------------------------
 // Implementation
 
+namespace detail {
+
+// nlohmann's parse error message without its "[json.exception...] parse error
+// at line L, column C:" prefix, whose position would count within `text`.
+inline std::string json_parse_reason(const nlohmann::json::parse_error& e) {
+  const std::string_view m = e.what();
+  const std::size_t column = m.find("column ");
+  const std::size_t colon = column == std::string_view::npos ? column : m.find(": ", column);
+  return std::string(colon == std::string_view::npos ? m : m.substr(colon + 2));
+}
+
+}  // namespace detail
+
 inline nlohmann::json parse_json(std::string_view text, std::string_view what, std::string_view source,
                                  const json_parse_options& options) {
   const std::string op(what);
+  const std::string where = options.line ? at_line(source, options.line) : at_file(source);
   std::vector<std::unordered_set<std::string>> keys;  // one set per open object
   int open = 0;
   auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) -> bool {
@@ -84,7 +102,7 @@ inline nlohmann::json parse_json(std::string_view text, std::string_view what, s
     switch (event) {
       case ev::object_start:
       case ev::array_start:
-        if (++open > options.max_depth) throw error(op, at_file(source), std::string(options.depth_why));
+        if (++open > options.max_depth) throw error(op, where, std::string(options.depth_why));
         if (event == ev::object_start) keys.emplace_back();
         break;
       case ev::object_end:
@@ -96,7 +114,7 @@ inline nlohmann::json parse_json(std::string_view text, std::string_view what, s
         const auto& k = parsed.get_ref<const std::string&>();
         if (!keys.back().insert(k).second) {
           if (options.on_duplicate_key) options.on_duplicate_key(static_cast<int>(keys.size()), k);
-          throw error(op, at_file(source), "duplicate JSON key '" + k + "'");
+          throw error(op, where, "duplicate JSON key '" + k + "'");
         }
         break;
       }
@@ -108,10 +126,12 @@ inline nlohmann::json parse_json(std::string_view text, std::string_view what, s
     return nlohmann::json::parse(text.begin(), text.end(), callback);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte counts from 1 within `text`.
+    if (options.line)
+      throw error(op, where, "invalid JSON at byte " + std::to_string(e.byte) + ": " + detail::json_parse_reason(e));
     throw error(op, at_offset(source, options.base_offset + (e.byte > 0 ? e.byte - 1 : 0)),
                 std::string("invalid JSON: ") + e.what());
   } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range, such as 1e999
-    throw error(op, at_file(source), std::string("invalid JSON: ") + e.what());
+    throw error(op, where, std::string("invalid JSON: ") + e.what());
   }
 }
 

@@ -1,6 +1,7 @@
 // Reading a JSON Lines file one object at a time, streamed (a file larger than
 // memory is fine), with errors naming the file and the 1-based line number.
-// Blank lines are skipped; every other line must be one JSON object. A line is
+// Blank lines are skipped; every other line must be one JSON object, parsed
+// as strictly as any JSON kplug reads (io/json.hpp: no repeated key). A line is
 // read whole before parsing, so one longer than limits.max_jsonl_line_bytes is
 // refused as soon as the reader passes the limit.
 #pragma once
@@ -9,11 +10,14 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include "kplug/core/error.hpp"
-#include "kplug/core/limits.hpp"
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
+#include "kplug/io/json.hpp"
 
 namespace kplug::tasks {
 
@@ -34,13 +38,9 @@ class jsonl_reader {
     while (read_line()) {
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       if (line_.find_first_not_of(" \t\f\v") == std::string::npos) continue;
-      try {
-        out = nlohmann::json::parse(line_);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw error("read JSONL input", at_line(path_, line_number_), "invalid JSON: " + describe(e));
-      } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range, such as 1e999
-        throw error("read JSONL input", at_line(path_, line_number_), std::string("invalid JSON: ") + e.what());
-      }
+      io::json_parse_options options;
+      options.line = line_number_;
+      out = io::parse_json(line_, "read JSONL input", path_, options);
       if (!out.is_object())
         throw error("read JSONL input", at_line(path_, line_number_),
                     std::string("expected a JSON object, got ") + out.type_name());
@@ -82,22 +82,6 @@ class jsonl_reader {
     }
     ++line_number_;
     return true;
-  }
-
-  // nlohmann's message without its "[json.exception...] parse error at line 1,"
-  // prefix, whose line number counts lines of the single JSON line.
-  static std::string describe(const nlohmann::json::parse_error& e) {
-    const std::string_view m = e.what();
-    const std::size_t column = m.find("column ");
-    std::string out = "at byte " + std::to_string(e.byte);
-    if (column != std::string_view::npos) {
-      const std::size_t colon = m.find(": ", column);
-      if (colon != std::string_view::npos) {
-        out += ": ";
-        out += m.substr(colon + 2);
-      }
-    }
-    return out;
   }
 
   std::string path_;
