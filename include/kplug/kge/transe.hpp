@@ -21,6 +21,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -286,9 +287,10 @@ inline std::vector<float> bern_head_probability(std::span<const triple> train, s
   return p;
 }
 
-inline transe_model train_transe(std::span<const triple> train, std::int32_t entities, std::int32_t relations,
-                                 const transe_options& o, thread_pool& pool,
-                                 const transe_progress_callback& progress) {
+namespace detail {
+
+inline void check_transe_input(std::span<const triple> train, std::int32_t entities, std::int32_t relations,
+                               const transe_options& o) {
   constexpr const char* what = "train TransE";
   if (train.empty()) throw error(what, "", "no training triples");
   if (o.epochs < 0) throw error(what, "epochs", "must be >= 0, got " + std::to_string(o.epochs));
@@ -302,149 +304,198 @@ inline transe_model train_transe(std::span<const triple> train, std::int32_t ent
         t.relation >= relations)
       throw error(what, "", "a triple's id is outside the " + std::to_string(entities) + " entities / " +
                                 std::to_string(relations) + " relations given");
+}
 
-  transe_model m = init_transe(entities, relations, o.dim, o.norm, o.seed);
-  const index_t dim = o.dim;
-  const bool adagrad = o.optimizer == transe_optimizer::adagrad;
-  matrix<float> entity_g2, relation_g2;  // Adagrad's sums of squared gradients
-  if (adagrad) {
-    entity_g2.resize(entities, dim);
-    relation_g2.resize(relations, dim);
-    std::fill_n(entity_g2.data(), entities * dim, 0.0f);
-    std::fill_n(relation_g2.data(), relations * dim, 0.0f);
+// One training run's state, shared by the pool's threads (see the top of
+// this file): the tables, Adagrad's sums, the epoch's order and the progress
+// counters.
+class transe_trainer {
+ public:
+  transe_trainer(std::span<const triple> train, std::int32_t entities, std::int32_t relations,
+                 const transe_options& o, int parts)
+      : train_(train),
+        entities_(entities),
+        o_(o),
+        parts_(parts),
+        model_(init_transe(entities, relations, o.dim, o.norm, o.seed)),
+        head_p_(o.sampling == corruption::bern ? bern_head_probability(train, relations)
+                                               : std::vector<float>(static_cast<std::size_t>(relations), 0.5f)),
+        order_(train.size()),
+        shuffle_rng_(o.seed ^ 0x5DEECE66Dull),
+        part_loss_(static_cast<std::size_t>(parts)),
+        start_(std::chrono::steady_clock::now()) {
+    if (adagrad()) {
+      entity_g2_.resize(entities, o.dim);
+      relation_g2_.resize(relations, o.dim);
+      std::fill_n(entity_g2_.data(), entity_g2_.rows() * entity_g2_.cols(), 0.0f);
+      std::fill_n(relation_g2_.data(), relation_g2_.rows() * relation_g2_.cols(), 0.0f);
+    }
+    std::iota(order_.begin(), order_.end(), 0u);
   }
-  const std::vector<float> head_p = o.sampling == corruption::bern ? bern_head_probability(train, relations)
-                                                                   : std::vector<float>(relations, 0.5f);
-  const float lr = o.learning_rate;
-  constexpr float adagrad_eps = 1e-8f;
 
-  // param -= lr * grad (scaled per element by Adagrad).
-  const auto step = [&](float* w, float* g2, const float* grad) {
-    if (adagrad) {
-      for (index_t j = 0; j < dim; ++j) {
+  transe_model take_model() { return std::move(model_); }
+
+  // A new epoch: a new order of the triples, the counters at zero.
+  void start_epoch() {
+    for (std::size_t i = order_.size(); i > 1; --i)
+      std::swap(order_[i - 1], order_[static_cast<std::size_t>(shuffle_rng_.next() % i)]);
+    for (auto& l : part_loss_) l.store(0.0, std::memory_order_relaxed);
+    epoch_done_triples_.store(0, std::memory_order_relaxed);
+  }
+
+  // Thread `part`'s shard of the epoch's order, in batches; part 0 reports
+  // progress after each of its batches.
+  void run_shard(int epoch, int part, const transe_progress_callback& progress) {
+    std::uint64_t s = o_.seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(epoch) +
+                      0xD1B54A32D192ED03ull * static_cast<std::uint64_t>(part);
+    xoshiro256 rng(splitmix64(s));
+    std::vector<float> scratch(static_cast<std::size_t>(o_.dim) * 5);
+    const auto n = static_cast<std::uint64_t>(train_.size());
+    const std::uint64_t begin = n * static_cast<std::uint64_t>(part) / static_cast<std::uint64_t>(parts_);
+    const std::uint64_t end = n * static_cast<std::uint64_t>(part + 1) / static_cast<std::uint64_t>(parts_);
+    double loss_sum = 0.0;
+    for (std::uint64_t b = begin; b < end; b += static_cast<std::uint64_t>(o_.batch_size)) {
+      const std::uint64_t b_end = std::min(end, b + static_cast<std::uint64_t>(o_.batch_size));
+      for (std::uint64_t i = b; i < b_end; ++i) train_positive(train_[order_[i]], rng, scratch.data(), loss_sum);
+      part_loss_[static_cast<std::size_t>(part)].store(loss_sum, std::memory_order_relaxed);
+      epoch_done_triples_.fetch_add(b_end - b, std::memory_order_relaxed);
+      if (part == 0 && progress) progress(report(epoch, false));
+    }
+  }
+
+  transe_progress report(int epoch, bool done) const {
+    const auto n = static_cast<std::uint64_t>(train_.size());
+    transe_progress p;
+    p.epoch = epoch;
+    p.epochs = o_.epochs;
+    p.epoch_triples = n;
+    p.epoch_triples_done = epoch_done_triples_.load(std::memory_order_relaxed);
+    p.epoch_done = done;
+    double loss = 0.0;
+    for (const auto& l : part_loss_) loss += l.load(std::memory_order_relaxed);
+    const double pairs = static_cast<double>(p.epoch_triples_done) * o_.negatives;
+    p.loss = pairs > 0 ? loss / pairs : 0.0;
+    p.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double done_all = static_cast<double>(n) * (epoch - 1) + static_cast<double>(p.epoch_triples_done);
+    p.triples_per_second = p.elapsed_seconds > 0 ? done_all / p.elapsed_seconds : 0.0;
+    const double total_triples = static_cast<double>(n) * o_.epochs;
+    p.eta_seconds = p.triples_per_second > 0 ? (total_triples - done_all) / p.triples_per_second : 0.0;
+    return p;
+  }
+
+ private:
+  bool adagrad() const noexcept { return o_.optimizer == transe_optimizer::adagrad; }
+
+  // The positive's negatives, each drawn and trained on; adds their losses to loss_sum.
+  void train_positive(const triple& tr, xoshiro256& rng, float* scratch, double& loss_sum) {
+    const auto r = static_cast<std::size_t>(tr.relation);
+    for (int k = 0; k < o_.negatives; ++k) {
+      triple neg = tr;
+      const bool corrupt_head = rng.uniform() < static_cast<double>(head_p_[r]);
+      const auto pick = static_cast<entity_id>(rng.next() % static_cast<std::uint64_t>(entities_));
+      (corrupt_head ? neg.head : neg.tail) = pick;
+      if (neg == tr) continue;  // drew the true entity: no signal
+      if (const float loss = train_pair(tr, neg, corrupt_head, scratch); loss > 0.0f) loss_sum += loss;
+    }
+  }
+
+  // One (positive, negative) pair's update of the rows it touches; its loss.
+  // `scratch` holds 5 x dim floats.
+  float train_pair(const triple& tr, const triple& neg, bool corrupt_head, float* scratch) {
+    const index_t dim = o_.dim;
+    float* x = scratch;
+    float* xn = x + dim;
+    float* g = xn + dim;
+    float* gn = g + dim;
+    float* gr = gn + dim;
+    float* h = model_.entities.row(tr.head).data();
+    float* t = model_.entities.row(tr.tail).data();
+    float* rv = model_.relations.row(tr.relation).data();
+    const float loss = margin_pair(h, rv, t, model_.entities.row(neg.head).data(),
+                                   model_.entities.row(neg.tail).data(), o_.margin, o_.norm, dim, x, xn, g, gn);
+    if (loss <= 0.0f) return 0.0f;
+    for (index_t j = 0; j < dim; ++j) gr[j] = g[j] - gn[j];
+    // Entity gradients: dL/dh = g, dL/dt = -g, and -gn / +gn for the
+    // corrupted head / tail. One side of the negative is the positive's own
+    // row: its gradient joins that row's.
+    const entity_id changed = corrupt_head ? neg.head : neg.tail;
+    // grad of the changed row; its sign: hn -> -gn, tn -> +gn.
+    const float changed_sign = corrupt_head ? -1.0f : 1.0f;
+    // x <- grad of h, xn <- grad of t (residual buffers are free now).
+    for (index_t j = 0; j < dim; ++j) {
+      x[j] = g[j];
+      xn[j] = -g[j];
+    }
+    // The unchanged side of the negative shares the positive's row.
+    if (corrupt_head)
+      for (index_t j = 0; j < dim; ++j) xn[j] += gn[j];  // tn == t
+    else
+      for (index_t j = 0; j < dim; ++j) x[j] -= gn[j];  // hn == h
+    for (index_t j = 0; j < dim; ++j) gn[j] *= changed_sign;
+    update_entities({h, t, model_.entities.row(changed).data()}, {x, xn, gn}, {tr.head, tr.tail, changed});
+    step(rv, !adagrad() ? nullptr : relation_g2_.row(tr.relation).data(), gr);
+    return loss;
+  }
+
+  // Steps the three entity rows of a pair, each then renormalised. Rows that
+  // coincide (h == t, or the draw hit the other side's entity) take the sum
+  // of their gradients in one step.
+  void update_entities(std::array<float*, 3> rows, std::array<float*, 3> grads, std::array<entity_id, 3> ids) {
+    const index_t dim = o_.dim;
+    for (int a = 0; a < 3; ++a)
+      for (int c = a + 1; c < 3; ++c)
+        if (ids[c] == ids[a] && grads[c] != nullptr && grads[a] != nullptr) {
+          for (index_t j = 0; j < dim; ++j) grads[a][j] += grads[c][j];
+          grads[c] = nullptr;
+        }
+    for (int a = 0; a < 3; ++a) {
+      if (grads[a] == nullptr) continue;
+      step(rows[a], !adagrad() ? nullptr : entity_g2_.row(ids[a]).data(), grads[a]);
+      normalize_l2(rows[a], dim);
+    }
+  }
+
+  // param -= lr * grad, scaled per element by Adagrad (g2: its sums; null for SGD).
+  void step(float* w, float* g2, const float* grad) const {
+    constexpr float adagrad_eps = 1e-8f;
+    const float lr = o_.learning_rate;
+    if (g2 != nullptr) {
+      for (index_t j = 0; j < o_.dim; ++j) {
         g2[j] += grad[j] * grad[j];
         w[j] -= lr * grad[j] / (std::sqrt(g2[j]) + adagrad_eps);
       }
     } else {
-      for (index_t j = 0; j < dim; ++j) w[j] -= lr * grad[j];
+      for (index_t j = 0; j < o_.dim; ++j) w[j] -= lr * grad[j];
     }
-  };
-
-  const int parts = pool.size();
-  const auto n = static_cast<std::uint64_t>(train.size());
-  std::vector<std::uint32_t> order(train.size());
-  std::iota(order.begin(), order.end(), 0u);
-  xoshiro256 shuffle_rng(o.seed ^ 0x5DEECE66Dull);
-  std::vector<std::atomic<double>> part_loss(static_cast<std::size_t>(parts));
-  std::atomic<std::uint64_t> epoch_done_triples{0};
-  const auto start = std::chrono::steady_clock::now();
-  const auto seconds_since_start = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  const double total_triples = static_cast<double>(n) * o.epochs;
-
-  const auto make_progress = [&](int epoch, bool done) {
-    transe_progress p;
-    p.epoch = epoch;
-    p.epochs = o.epochs;
-    p.epoch_triples = n;
-    p.epoch_triples_done = epoch_done_triples.load(std::memory_order_relaxed);
-    p.epoch_done = done;
-    double loss = 0.0;
-    for (const auto& l : part_loss) loss += l.load(std::memory_order_relaxed);
-    const double pairs = static_cast<double>(p.epoch_triples_done) * o.negatives;
-    p.loss = pairs > 0 ? loss / pairs : 0.0;
-    p.elapsed_seconds = seconds_since_start();
-    const double done_all = static_cast<double>(n) * (epoch - 1) + static_cast<double>(p.epoch_triples_done);
-    p.triples_per_second = p.elapsed_seconds > 0 ? done_all / p.elapsed_seconds : 0.0;
-    p.eta_seconds = p.triples_per_second > 0 ? (total_triples - done_all) / p.triples_per_second : 0.0;
-    return p;
-  };
-
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    for (std::size_t i = order.size(); i > 1; --i)
-      std::swap(order[i - 1], order[static_cast<std::size_t>(shuffle_rng.next() % i)]);
-    for (auto& l : part_loss) l.store(0.0, std::memory_order_relaxed);
-    epoch_done_triples.store(0, std::memory_order_relaxed);
-
-    pool.run(parts, [&](int part) {
-      std::uint64_t s = o.seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(epoch) +
-                        0xD1B54A32D192ED03ull * static_cast<std::uint64_t>(part);
-      xoshiro256 rng(splitmix64(s));
-      std::vector<float> scratch(static_cast<std::size_t>(dim) * 5);
-      float* x = scratch.data();
-      float* xn = x + dim;
-      float* g = xn + dim;
-      float* gn = g + dim;
-      float* gr = gn + dim;
-      const std::uint64_t begin = n * static_cast<std::uint64_t>(part) / static_cast<std::uint64_t>(parts);
-      const std::uint64_t end = n * static_cast<std::uint64_t>(part + 1) / static_cast<std::uint64_t>(parts);
-      double loss_sum = 0.0;
-      for (std::uint64_t b = begin; b < end; b += static_cast<std::uint64_t>(o.batch_size)) {
-        const std::uint64_t b_end = std::min(end, b + static_cast<std::uint64_t>(o.batch_size));
-        for (std::uint64_t i = b; i < b_end; ++i) {
-          const triple& tr = train[order[i]];
-          const auto r = static_cast<std::size_t>(tr.relation);
-          for (int k = 0; k < o.negatives; ++k) {
-            triple neg = tr;
-            const bool corrupt_head = rng.uniform() < static_cast<double>(head_p[r]);
-            const auto pick = static_cast<entity_id>(rng.next() % static_cast<std::uint64_t>(entities));
-            (corrupt_head ? neg.head : neg.tail) = pick;
-            if (neg == tr) continue;  // drew the true entity: no signal
-            float* h = m.entities.row(tr.head).data();
-            float* t = m.entities.row(tr.tail).data();
-            float* hn = m.entities.row(neg.head).data();
-            float* tn = m.entities.row(neg.tail).data();
-            float* rv = m.relations.row(tr.relation).data();
-            const float loss = detail::margin_pair(h, rv, t, hn, tn, o.margin, o.norm, dim, x, xn, g, gn);
-            if (loss <= 0.0f) continue;
-            loss_sum += loss;
-            for (index_t j = 0; j < dim; ++j) gr[j] = g[j] - gn[j];
-            // Entity gradients: dL/dh = g, dL/dt = -g, and -gn / +gn for the
-            // corrupted head / tail. One side of the negative is the
-            // positive's own row: its gradient joins that row's.
-            const entity_id changed = corrupt_head ? neg.head : neg.tail;
-            // grad of the changed row; its sign: hn -> -gn, tn -> +gn.
-            const float changed_sign = corrupt_head ? -1.0f : 1.0f;
-            // x <- grad of h, xn <- grad of t (residual buffers are free now).
-            for (index_t j = 0; j < dim; ++j) {
-              x[j] = g[j];
-              xn[j] = -g[j];
-            }
-            // The unchanged side of the negative shares the positive's row.
-            if (corrupt_head)
-              for (index_t j = 0; j < dim; ++j) xn[j] += gn[j];  // tn == t
-            else
-              for (index_t j = 0; j < dim; ++j) x[j] -= gn[j];  // hn == h
-            for (index_t j = 0; j < dim; ++j) gn[j] *= changed_sign;
-            float* rows[3] = {h, t, m.entities.row(changed).data()};
-            float* grads[3] = {x, xn, gn};
-            entity_id ids[3] = {tr.head, tr.tail, changed};
-            // Rows that coincide (h == t, or the draw hit the other side's
-            // entity) take the sum of their gradients in one step.
-            for (int a = 0; a < 3; ++a)
-              for (int c = a + 1; c < 3; ++c)
-                if (ids[c] == ids[a] && grads[c] != nullptr && grads[a] != nullptr) {
-                  for (index_t j = 0; j < dim; ++j) grads[a][j] += grads[c][j];
-                  grads[c] = nullptr;
-                }
-            for (int a = 0; a < 3; ++a) {
-              if (grads[a] == nullptr) continue;
-              float* g2 = adagrad ? entity_g2.row(ids[a]).data() : nullptr;
-              step(rows[a], g2, grads[a]);
-              detail::normalize_l2(rows[a], dim);
-            }
-            step(rv, adagrad ? relation_g2.row(tr.relation).data() : nullptr, gr);
-          }
-        }
-        part_loss[static_cast<std::size_t>(part)].store(loss_sum, std::memory_order_relaxed);
-        epoch_done_triples.fetch_add(b_end - b, std::memory_order_relaxed);
-        if (part == 0 && progress) progress(make_progress(epoch, false));
-      }
-    });
-    if (progress) progress(make_progress(epoch, true));
   }
-  return m;
+
+  std::span<const triple> train_;
+  std::int32_t entities_;
+  const transe_options& o_;
+  int parts_;
+  transe_model model_;
+  matrix<float> entity_g2_, relation_g2_;  // Adagrad's sums of squared gradients
+  std::vector<float> head_p_;
+  std::vector<std::uint32_t> order_;
+  xoshiro256 shuffle_rng_;
+  std::vector<std::atomic<double>> part_loss_;
+  std::atomic<std::uint64_t> epoch_done_triples_{0};
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace detail
+
+inline transe_model train_transe(std::span<const triple> train, std::int32_t entities, std::int32_t relations,
+                                 const transe_options& o, thread_pool& pool,
+                                 const transe_progress_callback& progress) {
+  detail::check_transe_input(train, entities, relations, o);
+  detail::transe_trainer trainer(train, entities, relations, o, pool.size());
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    trainer.start_epoch();
+    pool.run(pool.size(), [&](int part) { trainer.run_shard(epoch, part, progress); });
+    if (progress) progress(trainer.report(epoch, true));
+  }
+  return trainer.take_model();
 }
 
 namespace detail {
