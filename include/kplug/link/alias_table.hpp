@@ -233,6 +233,13 @@ class alias_table_builder {
 inline alias_table read_alias_table(const std::string& path, fold_function fold = default_fold(),
                                     const input_limits& limits = {});
 
+// The rows of such a file, checked as read_alias_table checks them (line
+// length, fields, count): row(alias, entity, count, line) for each non-empty
+// line, in file order. For readers that want the rows as written (the alias
+// table keeps folded aliases only).
+template <class Row>
+void for_each_alias_row(const std::string& path, const input_limits& limits, Row&& row);
+
 // ---------------------------------------------------------------------------
 // Implementation
 
@@ -493,10 +500,10 @@ inline std::size_t alias_table::memory_bytes() const noexcept {
          terminals_.capacity() * sizeof(terminal) + arena_.capacity() * sizeof(candidate);
 }
 
-inline alias_table read_alias_table(const std::string& path, fold_function fold, const input_limits& limits) {
+template <class Row>
+void for_each_alias_row(const std::string& path, const input_limits& limits, Row&& row) {
   static constexpr const char* what = "read alias table";
   const io::mapped_file file(path);
-  alias_table table(std::move(fold));
   std::vector<std::string_view> fields;
   io::for_each_line(file.text(), [&](std::string_view line, std::uint64_t number) {
     if (line.empty()) return;
@@ -512,9 +519,17 @@ inline alias_table read_alias_table(const std::string& path, fold_function fold,
     if (count_field.size() > 1 && count_field[0] == '-' &&
         count_field.find_first_not_of("0123456789", 1) == std::string_view::npos)
       throw error(what, at_line(path, number), "count '" + std::string(count_field) + "' is negative");
-    const auto count = io::parse_integer<std::uint64_t>(count_field, path, number, what, "count");
-    table.add_impl(fields[0], fields[1], count, true, what, [&] { return at_line(path, number); });
+    row(fields[0], fields[1], io::parse_integer<std::uint64_t>(count_field, path, number, what, "count"), number);
   });
+}
+
+inline alias_table read_alias_table(const std::string& path, fold_function fold, const input_limits& limits) {
+  static constexpr const char* what = "read alias table";
+  alias_table table(std::move(fold));
+  for_each_alias_row(path, limits,
+                     [&](std::string_view alias, std::string_view entity, std::uint64_t count, std::uint64_t line) {
+                       table.add_impl(alias, entity, count, true, what, [&] { return at_line(path, line); });
+                     });
   table.merge_and_sort(what, [&] { return at_file(path); });
   table.shrink_to_fit();
   return table;

@@ -12,31 +12,26 @@
 #include <vector>
 
 #include "kplug/core/error.hpp"
+#include "kplug/core/limits.hpp"
 #include "kplug/core/matrix_view.hpp"
-#include "kplug/io/mapped_file.hpp"
-#include "kplug/io/text_lines.hpp"
 #include "kplug/kb/knowledge_base.hpp"
+#include "kplug/link/alias_table.hpp"
 #include "kplug/map/affine.hpp"
 #include "kplug/map/init.hpp"
 #include "kplug/text/wordpiece.hpp"
 
 namespace kplug::tasks {
 
-// entity -> its most frequent alias, as written in the file.
-inline std::unordered_map<std::string, std::string> entity_names(const std::string& aliases_path) {
-  constexpr const char* what = "read entity names";
-  const io::mapped_file file(aliases_path);
+// entity -> its most frequent alias, as written in the file (rows read and
+// checked by link::for_each_alias_row).
+inline std::unordered_map<std::string, std::string> entity_names(const std::string& aliases_path,
+                                                                 const input_limits& limits = {}) {
   std::unordered_map<std::string, std::pair<std::string, std::uint64_t>> best;
-  std::vector<std::string_view> fields;
-  io::for_each_line(file.text(), [&](std::string_view line, std::uint64_t number) {
-    if (line.empty()) return;
-    io::split_fields(line, '\t', fields);
-    if (fields.size() != 3)
-      throw error(what, at_line(aliases_path, number), "expected alias<TAB>entity<TAB>count");
-    const auto count = io::parse_integer<std::uint64_t>(fields[2], aliases_path, number, what, "count");
-    auto [it, fresh] = best.try_emplace(std::string(fields[1]), std::string(fields[0]), count);
-    if (!fresh && count > it->second.second) it->second = {std::string(fields[0]), count};
-  });
+  link::for_each_alias_row(aliases_path, limits,
+                           [&](std::string_view alias, std::string_view entity, std::uint64_t count, std::uint64_t) {
+                             auto [it, fresh] = best.try_emplace(std::string(entity), std::string(alias), count);
+                             if (!fresh && count > it->second.second) it->second = {std::string(alias), count};
+                           });
   std::unordered_map<std::string, std::string> out;
   for (auto& [entity, alias] : best) out.emplace(entity, std::move(alias.first));
   return out;
