@@ -153,10 +153,12 @@ struct kernel_table {
 };
 
 inline const kernel_table& kernels_for(cpu::isa level) noexcept {
-  static constexpr kernel_table portable{isa_portable::gemm_block, isa_portable::masked_softmax, isa_portable::tile_rows_max};
+  static constexpr kernel_table portable{isa_portable::gemm_block, isa_portable::masked_softmax,
+                                         isa_portable::tile_rows_max};
 #ifdef KPLUG_HAVE_X86_KERNELS
   static constexpr kernel_table avx2{isa_avx2::gemm_block, isa_avx2::masked_softmax, isa_avx2::tile_rows_max};
-  static constexpr kernel_table avx512{isa_avx512::gemm_block, isa_avx512::masked_softmax, isa_avx512::tile_rows_max};
+  static constexpr kernel_table avx512{isa_avx512::gemm_block, isa_avx512::masked_softmax,
+                                       isa_avx512::tile_rows_max};
   if (level == cpu::isa::avx512) return avx512;
   if (level == cpu::isa::avx2) return avx2;
 #endif
@@ -170,14 +172,14 @@ inline const kernel_table& kernels_for(cpu::isa level) noexcept {
 // ep.pre): m x cols. C must not alias A.
 inline void gemm_packed(thread_pool& pool, matrix_view<const float> a, const packed_panels& b, matrix_view<float> c,
                         const gemm_epilogue& ep) {
-  const auto& kernels = detail::kernels_for(cpu::active_isa());
-  const auto block = kernels.gemm_block;
+  const detail::kernel_table& k = detail::kernels_for(cpu::active_isa());
+  const auto block = k.gemm_block;
   const index_t m = a.rows();
   // Split in whole micro-tiles, no coarser: at 128 rows on two threads,
   // 4-tile grains gave one thread 72 rows and the other 56.
   if (m >= 48 * pool.size())
     pool.parallel_for(m, [&](index_t r0, index_t r1) { block(a, b, ep, c, r0, r1, 0, b.panels()); },
-                      kernels.tile_rows);
+                      k.tile_rows);
   else
     pool.parallel_for(b.panels(), [&](index_t p0, index_t p1) { block(a, b, ep, c, 0, m, p0, p1); }, 2);
 }

@@ -500,9 +500,13 @@ inline std::size_t alias_table::memory_bytes() const noexcept {
          terminals_.capacity() * sizeof(terminal) + arena_.capacity() * sizeof(candidate);
 }
 
+namespace detail {
+inline constexpr const char* read_alias_table_what = "read alias table";
+}  // namespace detail
+
 template <class Row>
 void for_each_alias_row(const std::string& path, const input_limits& limits, Row&& row) {
-  static constexpr const char* what = "read alias table";
+  constexpr const char* what = detail::read_alias_table_what;
   const io::mapped_file file(path);
   std::vector<std::string_view> fields;
   io::for_each_line(file.text(), [&](std::string_view line, std::uint64_t number) {
@@ -524,7 +528,7 @@ void for_each_alias_row(const std::string& path, const input_limits& limits, Row
 }
 
 inline alias_table read_alias_table(const std::string& path, fold_function fold, const input_limits& limits) {
-  static constexpr const char* what = "read alias table";
+  constexpr const char* what = detail::read_alias_table_what;
   alias_table table(std::move(fold));
   for_each_alias_row(path, limits,
                      [&](std::string_view alias, std::string_view entity, std::uint64_t count, std::uint64_t line) {

@@ -149,7 +149,8 @@ inline bert_cuda::bert_cuda(bert::bert_weights weights, bert_cuda_options option
       blas_(stream_.get()),
       weights_(host_, stream_.get()),
       encoder_(weights_, host_.config(), stream_.get(), blas_.get()) {
-  head_ = bert::make_output_head<cuda::device_masked_lm_head, cuda::device_classification_head>(host_.config(), weights_);
+  head_ = bert::make_output_head<cuda::device_masked_lm_head, cuda::device_classification_head>(
+      host_.config(), weights_);
 }
 
 inline index_t bert_cuda::output_size() const noexcept { return bert::output_size(head_, hidden_size()); }
